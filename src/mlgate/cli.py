@@ -1,0 +1,53 @@
+"""`mlgate` command line: one subcommand per module in `mlgate.commands`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from mlgate import __version__
+from mlgate.commands import COMMANDS
+from mlgate.errors import MlgateError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so usage errors get mlgate's one-line form."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _ArgparseError(f"{message} (see `{self.prog} --help`)")
+
+
+class _ArgparseError(MlgateError):
+    """A command line argparse could not read."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser; tests use it to check the commands written in workflows."""
+    parser = _Parser(
+        prog="mlgate",
+        description="Code-quality and release gates for Python machine-learning teams.",
+    )
+    parser.add_argument("--version", action="version", version=f"mlgate {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    for name, module in COMMANDS.items():
+        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(command)
+        command.set_defaults(run=module.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one mlgate command; return its exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        code: int = args.run(args)
+    except MlgateError as err:
+        print(f"mlgate: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("mlgate: interrupted", file=sys.stderr)
+        return 130
+    return code

@@ -1,0 +1,29 @@
+"""The subcommands of `mlgate`, one module each.
+
+Every command module has `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
+The registry below is explicit and sorted; `mlgate.cli` builds the parser from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Protocol
+
+from mlgate.commands import lint, rule, rules
+
+
+class Command(Protocol):
+    """What a command module provides."""
+
+    HELP: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+COMMANDS: dict[str, Command] = {
+    "lint": lint,
+    "rule": rule,
+    "rules": rules,
+}
