@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Protocol
 
-from mlgate.commands import lint, rule, rules
+from mlgate.commands import ledger, lint, releases, rule, rules
 
 
 class Command(Protocol):
@@ -23,7 +23,9 @@ class Command(Protocol):
 
 
 COMMANDS: dict[str, Command] = {
+    "ledger": ledger,
     "lint": lint,
+    "releases": releases,
     "rule": rule,
     "rules": rules,
 }

@@ -1,0 +1,46 @@
+"""`mlgate releases`: the deployment history of one environment, from its ledger."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from mlgate.pipelines import history
+from mlgate.pipelines.environments import release_config
+from mlgate.pipelines.ledger import ledger_for, read_entries
+from mlgate.pipelines.lock import held
+
+HELP = "show the deployments and rollbacks of an environment, newest first"
+_FORMATS = {"json": history.as_json, "markdown": history.as_markdown, "table": history.as_table}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """--env, --format, --limit, --config."""
+    parser.add_argument("--env", required=True, help="environment name")
+    parser.add_argument("--format", choices=sorted(_FORMATS), default="table")
+    parser.add_argument("--limit", type=int, default=0, help="show only the N newest (0: all)")
+    parser.add_argument("--config", type=Path, help="pyproject.toml to read")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the history; warn on stderr about a deployment that did not finish."""
+    config = release_config(args.config, os.environ)
+    env = config.environment(args.env)
+    found = history.releases(read_entries(ledger_for(config.ledger_dir, env.name)))
+    stuck = history.unfinished(found)
+    if stuck is not None and not held(config.ledger_dir, env.name):
+        print(interrupted_message(stuck, env.name), file=sys.stderr)
+    shown = found[-args.limit :] if args.limit > 0 else found
+    sys.stdout.write(_FORMATS[args.format](shown))
+    return 0
+
+
+def interrupted_message(release: history.Release, env: str) -> str:
+    """The warning for a deployment whose process died before recording its end."""
+    return (
+        f"mlgate: warning: {release.type} #{release.id} of {history.short(release.digest)} to "
+        f"{env!r} was interrupted (last step: {release.last_step}); run "
+        f"`mlgate rollback --env {env} --if-interrupted` or deploy again"
+    )

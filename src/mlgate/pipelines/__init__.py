@@ -1,0 +1,1 @@
+"""Release pipeline: packages, pickle scanning, approvals, deploy, verify, rollback, ledger."""

@@ -1,0 +1,293 @@
+"""`[tool.mlgate.environments.ENV]` and `[tool.mlgate.ledger]`, read once into frozen values.
+
+    [tool.mlgate.ledger]
+    path = ".mlgate/ledger"             # env MLGATE_LEDGER_DIR overrides
+
+    [tool.mlgate.environments.production]
+    target = "local"                    # or a table: {kind = "command", deploy = [...], ...}
+
+    [tool.mlgate.environments.production.approval]
+    required = true
+    approvers = ["alice", "bob"]        # empty: anyone may approve
+    min-approvals = 1
+    allow-self-approval = false         # may the package's builder approve it?
+    expires = "24h"                     # default lifetime of an approval
+
+    [tool.mlgate.environments.production.verify]
+    health = "/health"
+    smoke = true                        # run the manifest's smoke cases
+    requests = 20                       # requests measured for latency and error rate
+    max-p95-latency = "1s"
+    max-error-rate = 0.0
+    bake = "10s"                        # checks repeated after traffic is switched
+    timeout = "5s"                      # one request
+
+Durations are seconds (a number) or text such as "500ms", "30s", "15m", "24h", "7d".
+Local target settings: `state-dir` (default `.mlgate/releases/<env>`; env MLGATE_STATE_DIR holds
+one folder per environment), `port` (the stable endpoint; 0 picks a free one on first deploy),
+`start-timeout`. Command target settings: `deploy`, `health`, `rollback` (argument lists with
+`{package}`, `{digest}`, `{env}`, `{previous}` templated), `endpoint` (URL for HTTP checks),
+`timeout`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from mlgate.config import RawConfig, load_raw
+from mlgate.errors import ConfigError
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+TEMPLATE_KEYS = ("package", "digest", "env", "previous")
+
+
+@dataclass(frozen=True)
+class ApprovalPolicy:
+    """Who must approve a package before it reaches the environment."""
+
+    required: bool = True
+    approvers: tuple[str, ...] = ()
+    min_approvals: int = 1
+    allow_self_approval: bool = False
+    expires: float = 86400.0
+
+
+@dataclass(frozen=True)
+class VerifyPolicy:
+    """The checks a release must pass, before and after traffic is switched to it."""
+
+    health: str = "/health"
+    smoke: bool = True
+    requests: int = 20
+    max_p95_latency: float = 1.0
+    max_error_rate: float = 0.0
+    bake: float = 10.0
+    timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """The embedded target: a release store and model servers on 127.0.0.1."""
+
+    state_dir: Path
+    port: int = 0
+    start_timeout: float = 30.0
+
+
+@dataclass(frozen=True)
+class CommandSettings:
+    """A target driven by the team's own deploy, health and rollback commands."""
+
+    deploy: tuple[str, ...]
+    rollback: tuple[str, ...]
+    health: tuple[str, ...] = ()
+    endpoint: str = ""
+    timeout: float = 600.0
+
+
+@dataclass(frozen=True)
+class Environment:
+    """One deployment environment."""
+
+    name: str
+    approval: ApprovalPolicy
+    verify: VerifyPolicy
+    target: LocalSettings | CommandSettings
+
+
+@dataclass(frozen=True)
+class ReleaseConfig:
+    """Everything the release stages need from `[tool.mlgate]`."""
+
+    root: Path
+    ledger_dir: Path
+    environments: Mapping[str, Environment]
+
+    def environment(self, name: str) -> Environment:
+        """The environment called `name`, or a ConfigError listing the known ones."""
+        if name not in self.environments:
+            known = ", ".join(sorted(self.environments)) or "none"
+            raise ConfigError(
+                f"no environment {name!r} in [tool.mlgate.environments] (known: {known}); "
+                f"add a [tool.mlgate.environments.{name}] table"
+            )
+        return self.environments[name]
+
+
+def duration(where: str, value: Any) -> float:
+    """Seconds from a number or a text like "500ms", "30s", "24h"."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    match = _DURATION.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ConfigError(f"{where} = {value!r}: expected seconds or a duration like '30s', '24h'")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def _bool(where: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{where} = {value!r}: expected true or false")
+    return value
+
+
+def _count(where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{where} = {value!r}: expected a whole number >= 0")
+    return value
+
+
+def _fraction(where: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ConfigError(f"{where} = {value!r}: expected a fraction between 0 and 1")
+    return float(value)
+
+
+def _text(where: str, value: Any) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{where} = {value!r}: expected a string")
+    return value
+
+
+def _names(where: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(f"{where} = {value!r}: expected a list of strings")
+    return tuple(value)
+
+
+def _argv(where: str, value: Any) -> tuple[str, ...]:
+    argv = _names(where, value)
+    for word in argv:
+        try:
+            word.format(**dict.fromkeys(TEMPLATE_KEYS, ""))
+        except (KeyError, IndexError, ValueError) as err:
+            known = ", ".join(f"{{{key}}}" for key in TEMPLATE_KEYS)
+            raise ConfigError(f"{where}: cannot template {word!r} ({err}); use {known}") from err
+    return argv
+
+
+_Spec = Mapping[str, Callable[[str, Any], Any]]
+_APPROVAL: _Spec = {
+    "allow-self-approval": _bool,
+    "approvers": _names,
+    "expires": duration,
+    "min-approvals": _count,
+    "required": _bool,
+}
+_VERIFY: _Spec = {
+    "bake": duration,
+    "health": _text,
+    "max-error-rate": _fraction,
+    "max-p95-latency": duration,
+    "requests": _count,
+    "smoke": _bool,
+    "timeout": duration,
+}
+_LOCAL: _Spec = {"kind": _text, "port": _count, "start-timeout": duration, "state-dir": _text}
+_COMMAND: _Spec = {
+    "deploy": _argv,
+    "endpoint": _text,
+    "health": _argv,
+    "kind": _text,
+    "rollback": _argv,
+    "timeout": duration,
+}
+_ENVIRONMENT = frozenset({"approval", "target", "verify"})
+
+
+class _Places(NamedTuple):
+    """Where a local target's release store may live."""
+
+    root: Path
+    default: Path
+    override: Path | None
+
+
+def _check_keys(table: Any, known: Collection[str], where: str) -> Mapping[str, Any]:
+    """`table` itself, once it is a table whose keys are all in `known`."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be a table")
+    for key in sorted(table):
+        if key not in known:
+            names = ", ".join(sorted(known))
+            raise ConfigError(f"{where}: unknown key {key!r} (known keys: {names})")
+    return table
+
+
+def _fields(table: Any, spec: _Spec, where: str) -> dict[str, Any]:
+    """`table` checked against `spec`, with keys turned into field names."""
+    table = _check_keys(table, spec, where)
+    return {
+        key.replace("-", "_"): spec[key](f"{where}.{key}", value) for key, value in table.items()
+    }
+
+
+def _local(table: Mapping[str, Any], where: str, places: _Places) -> LocalSettings:
+    fields = _fields(table, _LOCAL, where)
+    fields.pop("kind", None)
+    given = fields.pop("state_dir", None)
+    state_dir = places.override or (places.root / given if given else places.default)
+    return LocalSettings(state_dir=state_dir, **fields)
+
+
+def _command(table: Mapping[str, Any], where: str) -> CommandSettings:
+    fields = _fields(table, _COMMAND, where)
+    fields.pop("kind")
+    for key in ("deploy", "rollback"):
+        if not fields.get(key):
+            raise ConfigError(f"{where}: a command target needs a {key!r} command list")
+    return CommandSettings(**fields)
+
+
+def _target(value: Any, where: str, places: _Places) -> LocalSettings | CommandSettings:
+    table = {"kind": value} if isinstance(value, str) else value
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{where} must be 'local', 'command' or a table with a 'kind' key")
+    kind = table.get("kind", "local")
+    if kind == "local":
+        return _local(table, where, places)
+    if kind == "command":
+        return _command(table, where)
+    raise ConfigError(f"{where}.kind = {kind!r}: expected 'local' or 'command'")
+
+
+def _environment(name: str, table: Any, raw: RawConfig, state_root: Path | None) -> Environment:
+    where = f"[tool.mlgate.environments.{name}]"
+    if not _ENV_NAME.match(name):
+        raise ConfigError(f"{where}: environment names use letters, digits, '.', '_' and '-'")
+    table = _check_keys(table, _ENVIRONMENT, where)
+    places = _Places(
+        root=raw.root,
+        default=raw.root / ".mlgate" / "releases" / name,
+        override=state_root / name if state_root else None,
+    )
+    return Environment(
+        name=name,
+        approval=ApprovalPolicy(
+            **_fields(table.get("approval", {}), _APPROVAL, f"{where}.approval")
+        ),
+        verify=VerifyPolicy(**_fields(table.get("verify", {}), _VERIFY, f"{where}.verify")),
+        target=_target(table.get("target", "local"), f"{where}.target", places),
+    )
+
+
+def load_release_config(raw: RawConfig, environ: Mapping[str, str]) -> ReleaseConfig:
+    """The release settings of `raw`, with MLGATE_LEDGER_DIR and MLGATE_STATE_DIR applied."""
+    ledger = _fields(raw.table.get("ledger", {}), {"path": _text}, "[tool.mlgate.ledger]")
+    ledger_dir = Path(environ.get("MLGATE_LEDGER_DIR") or ledger.get("path", ".mlgate/ledger"))
+    state_root = raw.root / environ["MLGATE_STATE_DIR"] if environ.get("MLGATE_STATE_DIR") else None
+    tables = raw.table.get("environments", {})
+    if not isinstance(tables, Mapping):
+        raise ConfigError("[tool.mlgate.environments] must be a table of environment tables")
+    envs = {name: _environment(name, table, raw, state_root) for name, table in tables.items()}
+    return ReleaseConfig(root=raw.root, ledger_dir=raw.root / ledger_dir, environments=envs)
+
+
+def release_config(config: Path | None, environ: Mapping[str, str]) -> ReleaseConfig:
+    """Read `[tool.mlgate]` from `config` (or the nearest pyproject.toml) for the release stages."""
+    return load_release_config(load_raw(config), environ)
