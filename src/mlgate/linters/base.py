@@ -8,9 +8,12 @@ rules registered for its type, together with a `FileContext` holding what rules 
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple, Protocol
+
+from mlgate.errors import ConfigError
 
 
 class Violation(NamedTuple):
@@ -46,38 +49,144 @@ class Example(NamedTuple):
 DEFAULT_ERROR_REPORTERS = (
     "sentry_sdk.capture_exception",
     "sentry_sdk.capture_message",
+    "traceback.format_exc",
+    "traceback.format_exception",
+    "traceback.print_exc",
+    "traceback.print_exception",
     "warnings.warn",
 )
 DEFAULT_PURE_CALLS = (
+    "builtins.abs",
+    "builtins.all",
+    "builtins.any",
+    "builtins.bool",
+    "builtins.bytes",
+    "builtins.callable",
+    "builtins.chr",
+    "builtins.classmethod",
+    "builtins.dict",
+    "builtins.divmod",
+    "builtins.enumerate",
+    "builtins.filter",
+    "builtins.float",
+    "builtins.format",
+    "builtins.frozenset",
+    "builtins.getattr",
+    "builtins.hasattr",
+    "builtins.hash",
+    "builtins.int",
+    "builtins.isinstance",
+    "builtins.issubclass",
+    "builtins.iter",
+    "builtins.len",
+    "builtins.list",
+    "builtins.map",
+    "builtins.max",
+    "builtins.min",
+    "builtins.object",
+    "builtins.ord",
+    "builtins.pow",
+    "builtins.property",
+    "builtins.range",
+    "builtins.repr",
+    "builtins.reversed",
+    "builtins.round",
+    "builtins.set",
+    "builtins.slice",
+    "builtins.sorted",
+    "builtins.staticmethod",
+    "builtins.str",
+    "builtins.sum",
+    "builtins.tuple",
+    "builtins.type",
+    "builtins.zip",
+    "collections.Counter",
+    "collections.OrderedDict",
+    "collections.defaultdict",
+    "collections.deque",
     "collections.namedtuple",
+    "contextlib.suppress",
+    "contextvars.ContextVar",
+    "dataclasses.dataclass",
     "dataclasses.field",
+    "datetime.timedelta",
+    "datetime.timezone",
+    "decimal.Decimal",
     "enum.Enum",
+    "enum.IntEnum",
+    "enum.auto",
     "functools.partial",
     "logging.getLogger",
+    "operator.attrgetter",
+    "operator.itemgetter",
     "os.environ.get",
     "os.getenv",
+    "os.path.basename",
+    "os.path.dirname",
+    "os.path.join",
     "pathlib.Path",
+    "pathlib.PurePath",
+    "pytest.importorskip",
+    "pytest.param",
+    "pytest.mark.*",
     "re.compile",
+    "struct.Struct",
+    "threading.Lock",
+    "threading.RLock",
+    "types.MappingProxyType",
     "typing.NamedTuple",
     "typing.NewType",
     "typing.ParamSpec",
     "typing.TypeVar",
     "typing.TypeVarTuple",
+    "typing.TypedDict",
     "typing.cast",
 )
+#: What `function-lines-include` may name, besides the code lines that always count.
+FUNCTION_LINE_KINDS = (
+    "blank-lines",
+    "comment-lines",
+    "decorators",
+    "docstrings",
+    "nested-definitions",
+    "signature",
+)
+_VERSION = re.compile(r"\d+(\.\d+)*")
 
 
 @dataclass(frozen=True)
 class Options:
-    """Rule options, as `[tool.mlgate]` spells them with dashes instead of underscores."""
+    """Rule options, as `[tool.mlgate]` spells them with dashes instead of underscores.
+
+    Values are checked on construction; a bad one raises `ConfigError` naming its key.
+    """
 
     max_function_lines: int = 20
+    function_lines_include: tuple[str, ...] = ("nested-definitions",)
     max_parameters: int = 5
     logger_objects: tuple[str, ...] = ()
     error_reporters: tuple[str, ...] = DEFAULT_ERROR_REPORTERS
     pure_calls: tuple[str, ...] = DEFAULT_PURE_CALLS
     extend_pure_calls: tuple[str, ...] = ()
     torch_min_version: str = ""
+
+    def __post_init__(self) -> None:
+        """Reject values no rule can work with."""
+        for key in ("max_function_lines", "max_parameters"):
+            if getattr(self, key) < 0:
+                raise ConfigError(f"{_key(key)} must be 0 or more, got {getattr(self, key)}")
+        unknown = sorted(set(self.function_lines_include) - set(FUNCTION_LINE_KINDS))
+        if unknown:
+            choices = ", ".join(FUNCTION_LINE_KINDS)
+            raise ConfigError(f"function-lines-include: unknown {unknown[0]!r}; use {choices}")
+        if self.torch_min_version and not _VERSION.fullmatch(self.torch_min_version):
+            raise ConfigError(
+                f'torch-min-version must look like "2.6", got {self.torch_min_version!r}'
+            )
+
+
+def _key(field_name: str) -> str:
+    return field_name.replace("_", "-")
 
 
 @dataclass

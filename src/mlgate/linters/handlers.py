@@ -1,0 +1,173 @@
+"""One verdict per exception handler: MLG202, MLG203, MLG204 or nothing.
+
+The three handler rules ask `verdict(handler, ctx)`; the first to ask computes it and the answer
+is cached in `ctx.cache`, so each handler is read once and gets at most one of the three codes.
+
+A broad handler (bare `except:`, `Exception` or `BaseException`, also inside a tuple) is fine
+when its body leaves a trace of the error: a `raise` outside nested `try`, `def`, `class` and
+`lambda`; a log call with the traceback; a call to a configured error reporter; or the caught
+exception handed on (returned, yielded, assigned, or passed to a call other than `print` or a log
+call; `sys.exc_info()` and `sys.exception()` count as the exception). Otherwise its first log
+call at info level or above is MLG204, and a handler without one is MLG202. A narrow handler is
+MLG203 when its body only drops the work and no comment in it gives a reason.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from typing import NamedTuple, cast
+
+from mlgate.linters.base import FileContext
+from mlgate.linters.names import dotted_name
+from mlgate.linters.traces import CallKind, call_kind
+
+_CACHE_KEY = "handlers.verdicts"
+_BROAD = {"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"}
+_OPAQUE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+_TRIES: tuple[type[ast.AST], ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
+_SINKS = (
+    ast.Return,
+    ast.Yield,
+    ast.YieldFrom,
+    ast.Assign,
+    ast.AnnAssign,
+    ast.AugAssign,
+    ast.NamedExpr,
+)
+_MUTING = {CallKind.PRINT, CallKind.DEBUG_LOG, CallKind.LOG, CallKind.TRACEBACK_LOG}
+_TRACES = {CallKind.TRACEBACK_LOG, CallKind.REPORTER}
+_PRAGMAS = ("noqa", "type:", "pragma", "nosec", "pylint:", "fmt:", "mypy:", "pyright:", "ruff:")
+
+
+class Verdict(NamedTuple):
+    """The one finding a handler gets."""
+
+    code: str
+    line: int
+    col: int
+    message: str
+
+
+class _Where(NamedTuple):
+    """Where in the handler body a node sits."""
+
+    in_try: bool = False  # inside a nested try: a raise here may be caught there
+    sink: bool = False  # a use of the exception here hands it on
+    muted: bool = False  # inside a print or log call: the exception is only shown
+
+
+def is_broad(expr: ast.expr | None) -> bool:
+    """Whether an `except` clause's type catches everything (None is a bare `except:`)."""
+    if expr is None:
+        return True
+    if isinstance(expr, ast.Tuple):
+        return any(is_broad(element) for element in expr.elts)
+    return dotted_name(expr) in _BROAD
+
+
+def verdict(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
+    """The handler's finding, computed once per handler."""
+    table = cast("dict[int, Verdict | None]", ctx.cache.setdefault(_CACHE_KEY, {}))
+    key = id(handler)
+    if key not in table:
+        table[key] = _classify(handler, ctx)
+    return table[key]
+
+
+def _clause(handler: ast.ExceptHandler, lines: tuple[str, ...]) -> str:
+    if handler.type is None:
+        return "except:"
+    after = lines[handler.lineno - 1].encode()[handler.col_offset + len("except") :]
+    star = "*" if after.lstrip().startswith(b"*") else ""
+    return f"except{star} {ast.unparse(handler.type)}:"
+
+
+def _classify(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
+    if not is_broad(handler.type):
+        return _narrow(handler, ctx)
+    logs: list[ast.Call] = []
+    for log in _body_events(handler, ctx):
+        if log is None:
+            return None
+        logs.append(log)
+    clause = _clause(handler, ctx.lines)
+    if logs:
+        call = ast.unparse(logs[0].func)
+        message = f"`{call}(...)` in `{clause}` drops the traceback; use `.exception(...)`"
+        return Verdict("MLG204", logs[0].lineno, logs[0].col_offset, message)
+    message = f"`{clause}` swallows the error; re-raise it, log it with the traceback or handle it"
+    return Verdict("MLG202", handler.lineno, handler.col_offset, message)
+
+
+def _body_events(handler: ast.ExceptHandler, ctx: FileContext) -> Iterator[ast.Call | None]:
+    for stmt in handler.body:
+        yield from _events(stmt, _Where(), (ctx, handler.name))
+
+
+_Scope = tuple[FileContext, "str | None"]
+
+
+def _events(node: ast.AST, where: _Where, scope: _Scope) -> Iterator[ast.Call | None]:
+    """None for each trace of the error, the call for each log call without the traceback."""
+    if isinstance(node, _OPAQUE):
+        return
+    if isinstance(node, ast.Call):
+        yield from _call_events(node, where, scope)
+    elif isinstance(node, ast.Name):
+        if node.id == scope[1] and where.sink and not where.muted:
+            yield None
+    else:
+        if isinstance(node, ast.Raise) and not where.in_try:
+            yield None
+        inner = where._replace(
+            in_try=where.in_try or isinstance(node, _TRIES),
+            sink=where.sink or isinstance(node, _SINKS),
+        )
+        for child in ast.iter_child_nodes(node):
+            yield from _events(child, inner, scope)
+
+
+def _call_events(call: ast.Call, where: _Where, scope: _Scope) -> Iterator[ast.Call | None]:
+    kind = call_kind(call, scope[0])
+    if kind in _TRACES or (kind is CallKind.EXC_INFO and where.sink and not where.muted):
+        yield None
+    elif kind is CallKind.LOG:
+        yield call
+    yield from _events(call.func, where._replace(sink=False), scope)
+    sink = where.sink if kind is CallKind.INSPECT else True
+    inner = where._replace(sink=sink, muted=where.muted or kind in _MUTING)
+    for arg in (*call.args, *(keyword.value for keyword in call.keywords)):
+        yield from _events(arg, inner, scope)
+
+
+_DROP_STATEMENTS = (ast.Pass, ast.Continue, ast.Break)
+
+
+def _drops_work(stmt: ast.stmt) -> bool:
+    if isinstance(stmt, _DROP_STATEMENTS):
+        return True
+    if isinstance(stmt, ast.Return):
+        return stmt.value is None or _is_constant(stmt.value, None)
+    return isinstance(stmt, ast.Expr) and _is_constant(stmt.value, ...)
+
+
+def _is_constant(expr: ast.expr, value: object) -> bool:
+    return isinstance(expr, ast.Constant) and expr.value is value
+
+
+def _has_reason(handler: ast.ExceptHandler, lines: tuple[str, ...]) -> bool:
+    """Whether a comment in the handler (other than a tool pragma) says why."""
+    for text in lines[handler.lineno - 1 : handler.end_lineno]:
+        comment = text.partition("#")[2].strip().lower()
+        if comment and not comment.startswith(_PRAGMAS):
+            return True
+    return False
+
+
+def _narrow(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
+    if not all(_drops_work(stmt) for stmt in handler.body) or _has_reason(handler, ctx.lines):
+        return None
+    clause = _clause(handler, ctx.lines)
+    message = f"`{clause}` drops the work silently; handle it, log it, or comment why it is safe"
+    return Verdict("MLG203", handler.lineno, handler.col_offset, message)

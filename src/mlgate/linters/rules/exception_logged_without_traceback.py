@@ -1,0 +1,120 @@
+"""MLG204 exception-logged-without-traceback: a broad handler that logs the error but not where.
+
+## What it does
+Reports a broad handler (as in MLG202: bare, `Exception`, `BaseException`, also in a tuple)
+whose only trace of the error is a log call at info level or above without the traceback, on
+that log call (the first one, when there are several).
+
+A log call is a call of `debug`, `info`, `warning`, `warn`, `error`, `exception`, `critical`,
+`fatal` or `log` on a logger: the `logging` module, the result of `getLogger(...)` or
+`get_logger(...)`, a name whose last part (leading underscores dropped, case ignored) starts with
+`log` or ends with `logger` (`logger`, `log`, `self._logger`, `LOGGER`), or a name listed in
+`logger-objects`. It carries the traceback when it is `.exception(...)` or passes an
+`exc_info=` that is not a false literal. Debug calls (`debug`, `log(logging.DEBUG, ...)`) are not
+counted at all, since they are off in production.
+
+## Why is this bad?
+`logger.error("failed: %s", err)` records that something failed and what the message was, but
+not where: the traceback is gone, and for a `KeyError: 'x'` from deep inside a pipeline that is
+the only useful part.
+
+## Example
+```python
+try:
+    publish(model)
+except Exception as err:
+    logger.error("publishing failed: %s", err)
+```
+
+## Use instead
+```python
+try:
+    publish(model)
+except Exception:
+    logger.exception("publishing failed")
+```
+
+## Options
+- `logger-objects` (list of qualified names): objects that are loggers, beyond the heuristic.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from mlgate.linters.base import Example, FileContext, Finding
+from mlgate.linters.handlers import verdict
+
+CODE = "MLG204"
+NAME = "exception-logged-without-traceback"
+NODE_TYPES: tuple[type[ast.AST], ...] = (ast.ExceptHandler,)
+
+
+def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
+    """Report the log call of a broad handler whose only trace is that log call."""
+    if isinstance(node, ast.ExceptHandler):
+        found = verdict(node, ctx)
+        if found is not None and found.code == CODE:
+            yield Finding(found.line, found.col, found.message)
+
+
+VALID: tuple[Example, ...] = (
+    Example(
+        """\
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def publish_or_warn(publish, model):
+    try:
+        publish(model)
+    except Exception as err:
+        logger.error("publishing failed: %s", err, exc_info=err)
+"""
+    ),
+    Example(
+        """\
+def publish_or_warn(publish, model, log):
+    try:
+        publish(model)
+    except Exception:
+        log.warning("publishing failed")
+        raise
+"""
+    ),
+)
+INVALID: tuple[Example, ...] = (
+    Example(
+        """\
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def publish_or_warn(publish, model):
+    try:
+        publish(model)
+    except Exception as err:
+        logger.error("publishing failed: %s", err)
+""",
+        expected=((10, CODE),),
+    ),
+    Example(
+        """\
+class Publisher:
+    def publish(self, model):
+        try:
+            self.target.push(model)
+        except Exception:
+            self._log.debug("push details")
+            self._log.warning(
+                "push failed", exc_info=False
+            )
+            return False
+        return True
+""",
+        expected=((7, CODE),),
+    ),
+)

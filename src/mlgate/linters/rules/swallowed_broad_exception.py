@@ -1,0 +1,177 @@
+"""MLG202 swallowed-broad-exception: a broad handler that leaves no trace of the error.
+
+## What it does
+Reports a handler for every exception (bare `except:`, `except Exception:`,
+`except BaseException:`, also inside a tuple, also `except*`) whose body leaves no trace of the
+error, on the `except` line; and `with contextlib.suppress(Exception):` (or `BaseException`),
+on the `with` line.
+
+A broad handler leaves a trace, and is fine, when its body (not counting nested `def`, `class`
+and `lambda`):
+
+- re-raises: any `raise` statement outside a nested `try`;
+- logs with the traceback: `logger.exception(...)`, or any log call with an `exc_info=` that is
+  not a false literal (see MLG204 for what a logger is);
+- calls an error reporter listed in `error-reporters` (by default `sentry_sdk.capture_exception`,
+  `sentry_sdk.capture_message`, `warnings.warn` and the `traceback` printing and formatting
+  functions);
+- hands the exception on: returns or yields it, assigns it (also as text, e.g. `str(e)`), or
+  passes it to a call other than `print`, `sys.stdout.write`/`sys.stderr.write` or a log call.
+  `sys.exc_info()` and `sys.exception()` count as the exception.
+
+`print` is not logging, `logger.debug(...)` does not count (debug logs are off in production),
+and a comment does not excuse a broad handler: use `# noqa: MLG202` to accept one. A broad
+handler whose only trace is a log call without the traceback is reported as MLG204 instead.
+
+## Why is this bad?
+A handler that catches everything and says nothing turns every bug inside the `try` (a typo, a
+shape mismatch, an out-of-memory) into silently wrong results. The job succeeds, the metrics are
+off, and nobody can tell why.
+
+## Example
+```python
+def score(model, rows):
+    try:
+        return model.predict(rows)
+    except Exception:
+        return None
+```
+
+## Use instead
+```python
+def score(model, rows):
+    try:
+        return model.predict(rows)
+    except Exception:
+        logger.exception("scoring failed for %d rows", len(rows))
+        return None
+```
+
+## Options
+- `error-reporters` (list of qualified names): calls that report an error.
+- `logger-objects` (list of qualified names): objects that are loggers.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+
+from mlgate.linters.base import Example, FileContext, Finding
+from mlgate.linters.handlers import is_broad, verdict
+from mlgate.linters.names import call_name, last_part
+
+CODE = "MLG202"
+NAME = "swallowed-broad-exception"
+NODE_TYPES: tuple[type[ast.AST], ...] = (ast.ExceptHandler, ast.With, ast.AsyncWith)
+
+
+def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
+    """Report a broad handler or `suppress` that leaves no trace."""
+    if isinstance(node, ast.ExceptHandler):
+        found = verdict(node, ctx)
+        if found is not None and found.code == CODE:
+            yield Finding(found.line, found.col, found.message)
+    elif isinstance(node, (ast.With, ast.AsyncWith)) and any(
+        _suppresses_everything(item.context_expr, ctx) for item in node.items
+    ):
+        message = "`contextlib.suppress` of every exception swallows errors; name the exception"
+        yield Finding(node.lineno, node.col_offset, message)
+
+
+def _suppresses_everything(expr: ast.expr, ctx: FileContext) -> bool:
+    return (
+        isinstance(expr, ast.Call)
+        and last_part(expr.func) == "suppress"
+        and call_name(expr, ctx) == "contextlib.suppress"
+        and any(is_broad(arg) for arg in expr.args)
+    )
+
+
+VALID: tuple[Example, ...] = (
+    Example(
+        """\
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def score(model, rows):
+    try:
+        return model.predict(rows)
+    except Exception:
+        logger.exception("scoring failed for %d rows", len(rows))
+        return None
+"""
+    ),
+    Example(
+        """\
+def score_all(model, batches, failures):
+    for batch in batches:
+        try:
+            model.predict(batch)
+        except Exception as err:
+            failures.append((batch, err))
+"""
+    ),
+    Example(
+        """\
+import sentry_sdk
+
+
+def score(model, rows):
+    try:
+        return model.predict(rows)
+    except (ValueError, Exception):
+        sentry_sdk.capture_exception()
+        return None
+"""
+    ),
+    Example(
+        """\
+def score(model, rows):
+    try:
+        return model.predict(rows)
+    except Exception as err:
+        return err
+"""
+    ),
+)
+INVALID: tuple[Example, ...] = (
+    Example(
+        """\
+def score(model, rows):
+    try:
+        return model.predict(rows)
+    except Exception:
+        return None
+""",
+        expected=((4, CODE),),
+    ),
+    Example(
+        """\
+import logging
+
+
+def score(model, rows):
+    try:
+        return model.predict(rows)
+    except (ValueError, BaseException) as err:
+        print(f"scoring failed: {err}")
+        logging.debug("details", exc_info=True)
+    return None
+""",
+        expected=((7, CODE),),
+    ),
+    Example(
+        """\
+from contextlib import suppress
+
+
+def cleanup(path):
+    with suppress(OSError, Exception):
+        path.unlink()
+""",
+        expected=((5, CODE),),
+    ),
+)
