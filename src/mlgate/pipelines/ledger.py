@@ -190,7 +190,7 @@ def _head(ledger: Ledger) -> Mapping[str, Any] | None:
     try:
         value = json.loads(ledger.head_path.read_bytes())
     except FileNotFoundError:
-        return None
+        return None  # no head file yet: the ledger is empty
     except ValueError as err:
         raise GateError(
             f"{ledger.head_path}: unreadable ({err}); the ledger was tampered with"
