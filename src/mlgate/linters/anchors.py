@@ -1,0 +1,112 @@
+"""Where a finding sits beyond its line number: its span, its enclosing symbol, its source.
+
+Computed once per file while the tree is at hand, and only for files with findings:
+- the span is the statement (or `except` clause) that starts on the finding's line, decorators
+  included, so a function-level finding covers the whole function;
+- the symbol is the qualified name of the innermost function or class around the line
+  (`Trainer.fit`), or `<module>`;
+- the digest hashes the offending line's tokens without comments and spacing, so baseline
+  entries survive re-indentation, moved code and unrelated edits.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import io
+import tokenize
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
+
+from mlgate.linters.base import Violation
+
+MODULE = "<module>"
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+_SKIPPED_TOKENS = frozenset(
+    {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
+)
+
+
+class Anchor(NamedTuple):
+    """A finding's span (first and last line), enclosing symbol and source digest."""
+
+    start: int
+    end: int
+    symbol: str
+    digest: str
+
+
+class _Scope(NamedTuple):
+    start: int
+    end: int
+    name: str
+
+
+def anchor_all(
+    tree: ast.Module | None, lines: Sequence[str], violations: Sequence[Violation]
+) -> tuple[Anchor, ...]:
+    """One anchor per violation, in the same order; `tree` is None for unparsable files."""
+    if not violations:
+        return ()
+    scopes = sorted(_scopes(tree, "")) if tree else []
+    starts = _statement_spans(tree) if tree else {}
+    return tuple(_anchor(v, scopes, starts, lines) for v in violations)
+
+
+def _anchor(
+    violation: Violation,
+    scopes: Sequence[_Scope],
+    starts: dict[int, tuple[int, int]],
+    lines: Sequence[str],
+) -> Anchor:
+    line = violation.line
+    start, end = starts.get(line, (line, line))
+    inside = [scope for scope in scopes if scope.start <= line <= scope.end]
+    symbol = inside[-1].name if inside else MODULE
+    text = lines[line - 1] if 0 < line <= len(lines) else ""
+    return Anchor(start, end, symbol, digest(text))
+
+
+def _scopes(node: ast.AST, prefix: str) -> Iterator[_Scope]:
+    """Every function and class under `node` with its dotted name, outer before inner."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, _SCOPES):
+            name = f"{prefix}{child.name}"
+            yield _Scope(_first_line(child), child.end_lineno or child.lineno, name)
+            yield from _scopes(child, f"{name}.")
+        elif isinstance(child, _BLOCKS):
+            yield from _scopes(child, prefix)
+
+
+def _statement_spans(tree: ast.Module) -> dict[int, tuple[int, int]]:
+    """For each line where a statement or `except` clause starts, the widest such span."""
+    spans: dict[int, tuple[int, int]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt | ast.ExceptHandler):
+            start, end = _first_line(node), node.end_lineno or node.lineno
+            known = spans.get(node.lineno)
+            if known is None or end > known[1]:
+                spans[node.lineno] = (min(start, known[0]) if known else start, end)
+    return spans
+
+
+def _first_line(node: ast.stmt | ast.ExceptHandler) -> int:
+    decorators: list[ast.expr] = getattr(node, "decorator_list", [])
+    return min([node.lineno, *(d.lineno for d in decorators)])
+
+
+def digest(text: str) -> str:
+    """A short hash of one source line's tokens, ignoring comments and spacing."""
+    normal = " ".join(_tokens(text)) or text.strip()
+    return hashlib.sha256(normal.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _tokens(text: str) -> Iterator[str]:
+    reader = io.StringIO(text.strip() + "\n").readline
+    try:
+        for token in tokenize.generate_tokens(reader):
+            if token.type not in _SKIPPED_TOKENS and token.string:
+                yield token.string
+    except (tokenize.TokenError, SyntaxError):
+        return  # a line that opens a bracket it does not close: its tokens so far are enough
