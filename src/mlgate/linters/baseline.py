@@ -10,14 +10,13 @@ moved with `git mv` keep their entries through git's rename detection.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from mlgate.errors import ConfigError, GateError
+from mlgate.linters.atomic import write_atomic
 from mlgate.linters.base import Violation
 from mlgate.linters.vcs import git, repo_root
 
@@ -106,16 +105,9 @@ def render(baseline: Baseline) -> str:
 
 
 def write_baseline(path: Path, baseline: Baseline) -> None:
-    """Write the baseline atomically: a temporary file next to it, then a rename."""
+    """Write the baseline atomically (a reader sees the old file or the new one)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(render(baseline))
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
+    write_atomic(path, render(baseline).encode("utf-8"))
 
 
 def read_baseline(path: Path) -> Baseline | None:
