@@ -112,3 +112,13 @@ def test_failed_atomic_write_leaves_nothing(tmp_path: Path) -> None:
     with pytest.raises(OSError, match=r"Is a directory|Directory not empty"):
         write_atomic(target, b"data")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["busy"]
+
+
+def test_atomic_write_keeps_or_sets_permissions(tmp_path: Path) -> None:
+    script = tmp_path / "run.py"
+    script.write_text("old", encoding="utf-8")
+    script.chmod(0o755)
+    write_atomic(script, b"new")
+    write_atomic(tmp_path / "fresh.json", b"{}")
+    assert (script.read_bytes(), script.stat().st_mode & 0o777) == (b"new", 0o755)
+    assert (tmp_path / "fresh.json").stat().st_mode & 0o777 == 0o644
