@@ -8,9 +8,32 @@ import pytest
 
 import mlgate.linters
 from mlgate.errors import UsageError
-from mlgate.linters.autofix import load_fixer
-from mlgate.linters.base import Violation
+from mlgate.linters.autofix import FIXABLE, load_fixer
+from mlgate.linters.base import Example, Options, Violation
+from mlgate.linters.engine import check_source
 from mlgate.linters.fix import fix_source, unified_diff
+from mlgate.linters.registry import RULES
+
+
+def _fixable_examples() -> list[object]:
+    return [
+        pytest.param(example, id=f"{code}-invalid-{index}")
+        for code in sorted(FIXABLE)
+        for index, example in enumerate(RULES[code].INVALID)
+    ]
+
+
+@pytest.mark.parametrize("example", _fixable_examples())
+def test_rule_examples_fix_to_their_fixed_source(example: Example) -> None:
+    options = Options(**{k.replace("-", "_"): v for k, v in example.options})  # type: ignore[arg-type]
+    found = check_source(example.source, "example.py", options, RULES)
+    result = fix_source(example.source, found)
+    assert result.after == example.fixed
+    remaining = list(example.expected)
+    for violation in result.resolved:
+        remaining.remove((violation.line, violation.code))
+    again = check_source(result.after, "example.py", options, RULES)
+    assert sorted((v.line, v.code) for v in again) == sorted(remaining)
 
 
 def _at(source: str, code: str, line: int, text: str) -> Violation:

@@ -30,7 +30,7 @@ _LOG_FIXES = frozenset({"error", "warning"})
 def fix_source(source: str, violations: Sequence[Violation]) -> Fixed:
     """Apply the fixes for `violations` to `source`; unchanged when none applies or parses."""
     lines = source.splitlines()
-    targets = {(v.line, _char_col(lines, v)): v for v in violations}
+    targets = {(v.line, _char_col(lines, v), v.code): v for v in violations}
     try:
         wrapper = MetadataWrapper(cst.parse_module(source))
     except cst.ParserSyntaxError:
@@ -75,15 +75,14 @@ class _Fixer(cst.CSTTransformer):
 
     METADATA_DEPENDENCIES = (PositionProvider, QualifiedNameProvider)
 
-    def __init__(self, targets: dict[tuple[int, int], Violation]) -> None:
+    def __init__(self, targets: dict[tuple[int, int, str], Violation]) -> None:
         super().__init__()
         self.targets = targets
         self.resolved: list[Violation] = []
 
     def _target(self, node: cst.CSTNode, code: str) -> Violation | None:
         start = self.get_metadata(PositionProvider, node).start
-        violation = self.targets.get((start.line, start.column))
-        return violation if violation is not None and violation.code == code else None
+        return self.targets.get((start.line, start.column, code))
 
     def leave_ExceptHandler(
         self, original_node: cst.ExceptHandler, updated_node: cst.ExceptHandler

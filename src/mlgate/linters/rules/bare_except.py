@@ -84,6 +84,14 @@ def run(step):
         raise
 """,
         expected=((4, CODE),),
+        fixed="""\
+def run(step):
+    try:
+        step()
+    except BaseException:
+        step.rollback()
+        raise
+""",
     ),
     Example(
         """\
@@ -94,5 +102,12 @@ def load_or_none(load, path):
         return None
 """,
         expected=((4, CODE), (4, "MLG202")),
+        fixed="""\
+def load_or_none(load, path):
+    try:
+        return load(path)
+    except Exception:
+        return None
+""",
     ),
 )

@@ -59,6 +59,20 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
             yield Finding(found.line, found.col, found.message)
 
 
+_EXPLICIT_EXC_INFO = """\
+class Publisher:
+    def publish(self, model):
+        try:
+            self.target.push(model)
+        except Exception:
+            self._log.debug("push details")
+            self._log.warning(
+                "push failed", exc_info=False
+            )
+            return False
+        return True
+"""
+
 VALID: tuple[Example, ...] = (
     Example(
         """\
@@ -100,21 +114,19 @@ def publish_or_warn(publish, model):
         logger.error("publishing failed: %s", err)
 """,
         expected=((10, CODE),),
-    ),
-    Example(
-        """\
-class Publisher:
-    def publish(self, model):
-        try:
-            self.target.push(model)
-        except Exception:
-            self._log.debug("push details")
-            self._log.warning(
-                "push failed", exc_info=False
-            )
-            return False
-        return True
+        fixed="""\
+import logging
+
+logger = logging.getLogger(__name__)
+
+
+def publish_or_warn(publish, model):
+    try:
+        publish(model)
+    except Exception as err:
+        logger.exception("publishing failed: %s", err)
 """,
-        expected=((7, CODE),),
     ),
+    # `--fix` leaves a call alone that decides about `exc_info` itself.
+    Example(_EXPLICIT_EXC_INFO, expected=((7, CODE),), fixed=_EXPLICIT_EXC_INFO),
 )

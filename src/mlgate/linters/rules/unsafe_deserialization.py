@@ -224,6 +224,26 @@ def read(path, handle):
             (16, CODE),
             (17, CODE),
         ),
+        fixed="""\
+import pickle as pk
+from joblib import load
+
+import numpy
+import pandas as pd
+import torch
+import yaml
+
+
+def read(path, handle):
+    a = pk.loads(handle.read())
+    b = load(path)
+    c = numpy.load(path, None, True)
+    d = pd.read_pickle(path)
+    e = torch.load(path, weights_only=True)
+    f = torch.load(path, weights_only=False)
+    g = yaml.safe_load(handle)
+    return a, b, c, d, e, f, g
+""",
     ),
     Example(
         """\
@@ -237,5 +257,14 @@ def load(path):
 """,
         expected=((6, CODE), (7, CODE)),
         options=(("torch-min-version", "2.6"),),
+        fixed="""\
+import torch
+from tensorflow import keras
+
+
+def load(path):
+    model = keras.models.load_model(path, safe_mode=False)
+    return model, torch.load(path, weights_only=False)
+""",
     ),
 )
