@@ -119,6 +119,7 @@ def test_atomic_write_keeps_or_sets_permissions(tmp_path: Path) -> None:
     script.write_text("old", encoding="utf-8")
     script.chmod(0o755)
     write_atomic(script, b"new")
-    write_atomic(tmp_path / "fresh.json", b"{}")
+    write_atomic(tmp_path / "fresh.json", '{"é": 1}\n')
     assert (script.read_bytes(), script.stat().st_mode & 0o777) == (b"new", 0o755)
     assert (tmp_path / "fresh.json").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "fresh.json").read_bytes() == '{"é": 1}\n'.encode()

@@ -11,11 +11,12 @@ from pathlib import Path
 _NEW_FILE_MODE = 0o644
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to a temporary file next to `path`, then rename it over `path`.
-
-    An existing file keeps its permission bits; a new one is readable by all (0644).
+def write_atomic(path: Path, data: str | bytes) -> None:
+    """Write `data` (text as UTF-8, line ends as given) to a temporary file next to `path`, then
+    rename it over `path`. An existing file keeps its permission bits; a new one gets 0644.
     """
+    if isinstance(data, str):
+        data = data.encode("utf-8")
     mode = _NEW_FILE_MODE
     with contextlib.suppress(FileNotFoundError):  # a new file: the default mode applies
         mode = stat.S_IMODE(path.stat().st_mode)
