@@ -169,6 +169,7 @@ class Options:
     pure_calls: tuple[str, ...] = DEFAULT_PURE_CALLS
     extend_pure_calls: tuple[str, ...] = ()
     torch_min_version: str = ""
+    experiment_paths: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         """Reject values no rule can work with."""

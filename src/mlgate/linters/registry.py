@@ -9,6 +9,7 @@ from mlgate.linters.rules import (
     function_too_long,
     global_statement,
     import_time_side_effect,
+    production_imports_experiment,
     silently_dropped_exception,
     swallowed_broad_exception,
     too_many_parameters,
@@ -24,5 +25,6 @@ RULES: dict[str, Rule] = {
     "MLG204": exception_logged_without_traceback,
     "MLG301": import_time_side_effect,
     "MLG302": global_statement,
+    "MLG303": production_imports_experiment,
     "MLG401": unsafe_deserialization,
 }
