@@ -1,0 +1,216 @@
+"""Turning findings into text for people, JSON for scripts, SARIF for code scanning, workflow
+annotations for GitHub Actions, and a markdown table for a job summary.
+
+Every renderer takes a `Report` and returns the whole text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+from urllib.parse import quote
+
+from mlgate import __version__
+from mlgate.linters.base import Violation
+from mlgate.linters.docs import REFERENCE_URL, RuleInfo
+
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+_MARKDOWN_ROWS = 500
+_BOLD, _RED, _RESET = "\033[1m", "\033[31m", "\033[0m"
+
+
+class Report(NamedTuple):
+    """Findings, how many files were checked, the known rules, and how to show them."""
+
+    violations: list[Violation]
+    files: int
+    rules: Mapping[str, RuleInfo]
+    color: bool = False
+    statistics: bool = False
+
+
+def render(report: Report, fmt: str) -> str:
+    """The report in format `fmt` (one of `FORMATS`)."""
+    return RENDERERS[fmt](report)
+
+
+def counts(violations: Iterable[Violation]) -> list[tuple[str, int]]:
+    """(code, number of findings) pairs, most frequent first, then by code."""
+    tally = Counter(v.code for v in violations)
+    return sorted(tally.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _name(report: Report, code: str) -> str:
+    meta = report.rules.get(code)
+    return meta.name if meta else code
+
+
+def _text(report: Report) -> str:
+    if report.statistics:
+        lines = [f"{n:>6}  {code}  {_name(report, code)}" for code, n in counts(report.violations)]
+    else:
+        lines = [_text_line(v, report.color) for v in report.violations]
+    return "\n".join([*lines, _summary(report)]) + "\n"
+
+
+def _text_line(v: Violation, color: bool) -> str:
+    if color:
+        return f"{_BOLD}{v.path}{_RESET}:{v.line}:{v.col + 1}: {_RED}{v.code}{_RESET} {v.message}"
+    return f"{v.path}:{v.line}:{v.col + 1}: {v.code} {v.message}"
+
+
+def _summary(report: Report) -> str:
+    checked = f"{report.files} file{'s' if report.files != 1 else ''} checked"
+    if not report.violations:
+        return f"All checks passed ({checked})."
+    found, files = len(report.violations), len({v.path for v in report.violations})
+    plural = "s" if found != 1 else ""
+    return f"Found {found} finding{plural} in {files} file{'s' if files != 1 else ''} ({checked})."
+
+
+def _json(report: Report) -> str:
+    data: list[dict[str, Any]]
+    if report.statistics:
+        data = [
+            {"code": code, "name": _name(report, code), "count": n}
+            for code, n in counts(report.violations)
+        ]
+    else:
+        data = [_json_finding(report, v) for v in report.violations]
+    return json.dumps(data, indent=2) + "\n"
+
+
+def _json_finding(report: Report, v: Violation) -> dict[str, Any]:
+    meta = report.rules.get(v.code)
+    return {
+        "path": v.path,
+        "line": v.line,
+        "column": v.col + 1,
+        "code": v.code,
+        "name": meta.name if meta else v.code,
+        "message": v.message,
+        "url": meta.url if meta else None,
+    }
+
+
+def _github(report: Report) -> str:
+    return "".join(
+        f"::error file={_property(v.path)},line={v.line},col={v.col + 1},"
+        f"title={_property(v.code)}::{_data(v.message)}\n"
+        for v in report.violations
+    )
+
+
+def _data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _property(text: str) -> str:
+    return _data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def _markdown(report: Report) -> str:
+    if not report.violations:
+        return f"### mlgate lint\n\nNo findings in {report.files} files checked.\n"
+    found, files = len(report.violations), len({v.path for v in report.violations})
+    tally = counts(report.violations)
+    lines = [
+        "### mlgate lint\n",
+        f"**{found} findings** in {files} of {report.files} files checked.\n",
+        "| Code | Rule | Findings |",
+        "| --- | --- | ---: |",
+        *(f"| {_md_code(report, c)} | {_name(report, c)} | {n} |" for c, n in tally),
+        "\n<details><summary>Findings</summary>\n",
+        *_markdown_findings(report.violations),
+        "\n</details>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _md_code(report: Report, code: str) -> str:
+    meta = report.rules.get(code)
+    return f"[{code}]({meta.url})" if meta else code
+
+
+def _markdown_findings(violations: list[Violation]) -> list[str]:
+    rows = ["| Location | Code | Message |", "| --- | --- | --- |"]
+    rows.extend(
+        f"| `{_md(v.path)}:{v.line}:{v.col + 1}` | {v.code} | {_md(v.message)} |"
+        for v in violations[:_MARKDOWN_ROWS]
+    )
+    if len(violations) > _MARKDOWN_ROWS:
+        rows.append(f"\n... and {len(violations) - _MARKDOWN_ROWS} more.")
+    return rows
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _sarif(report: Report) -> str:
+    metas = list(report.rules.values())
+    index = {meta.code: position for position, meta in enumerate(metas)}
+    driver = {
+        "name": "mlgate",
+        "version": __version__,
+        "semanticVersion": __version__,
+        "informationUri": REFERENCE_URL,
+        "rules": [_sarif_rule(meta) for meta in metas],
+    }
+    run = {
+        "tool": {"driver": driver},
+        "results": [_sarif_result(v, index) for v in report.violations],
+        "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},
+    }
+    log = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+    return json.dumps(log, indent=2) + "\n"
+
+
+def _sarif_rule(meta: RuleInfo) -> dict[str, Any]:
+    return {
+        "id": meta.code,
+        "name": meta.name,
+        "shortDescription": {"text": meta.summary},
+        "fullDescription": {"text": meta.summary},
+        "help": {"text": meta.page, "markdown": meta.page},
+        "helpUri": meta.url,
+        "defaultConfiguration": {"level": "error"},
+        "properties": {"tags": ["maintainability" if meta.code < "MLG400" else "security"]},
+    }
+
+
+def _sarif_result(v: Violation, index: Mapping[str, int]) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": v.code,
+        "level": "error",
+        "message": {"text": v.message},
+        "locations": [{"physicalLocation": _sarif_location(v)}],
+    }
+    if v.code in index:
+        result["ruleIndex"] = index[v.code]
+    return result
+
+
+def _sarif_location(v: Violation) -> dict[str, Any]:
+    path = Path(v.path)
+    if path.is_absolute():
+        artifact = {"uri": path.as_uri()}
+    else:
+        artifact = {"uri": quote(path.as_posix()), "uriBaseId": "%SRCROOT%"}
+    region = {"startLine": v.line, "startColumn": v.col + 1}
+    return {"artifactLocation": artifact, "region": region}
+
+
+RENDERERS: dict[str, Callable[[Report], str]] = {
+    "text": _text,
+    "json": _json,
+    "sarif": _sarif,
+    "github": _github,
+    "markdown": _markdown,
+}
+FORMATS = tuple(RENDERERS)
