@@ -3,7 +3,8 @@
 Folders are walked for `*.py` files, skipping what `.gitignore` files ignore (the ones inside the
 walked folders and, in a git repository, the ones above them up to the repository root, plus
 `.git/info/exclude`) and what `exclude`/`extend-exclude` name. Both use gitignore patterns
-(pathspec); `exclude` patterns are relative to the project root. Symbolic links to folders are
+(pathspec); `exclude` patterns are relative to the project root. `.git` folders are always
+skipped. Symbolic links to folders are
 not followed. Files named on the command line are taken as given: that is how pre-commit
 passes them.
 """
@@ -69,14 +70,16 @@ def relative_to_root(absolute: str, root: str, fallback: str) -> str:
 
 
 def _walk_folder(walk: _Walk, shown: str, folder: str, top: str, ignores: list[_Ignore]) -> None:
-    ignores = [*ignores, *_read_ignore(folder, os.path.join(folder, ".gitignore"))]
     try:
         entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        ignores = [*ignores, *_read_ignore(folder, os.path.join(folder, ".gitignore"))]
     except OSError as err:
         walk.found.errors.append(Violation(shown, 1, 0, UNREADABLE, f"cannot read: {err.strerror}"))
         return
     for entry in entries:
         is_dir = entry.is_dir(follow_symlinks=False)
+        if is_dir and entry.name == ".git":
+            continue
         if not is_dir and not (entry.name.endswith(".py") and entry.is_file()):
             continue
         if _skipped(walk, entry.path, top, ignores, is_dir):
@@ -101,6 +104,13 @@ def _skipped(walk: _Walk, path: str, top: str, ignores: list[_Ignore], is_dir: b
 
 def _inherited_ignores(top: str) -> list[_Ignore]:
     """The ignore files of a git repository that apply above `top`, outermost first."""
+    try:
+        return _ignores_above(top)
+    except OSError as err:
+        raise UsageError(f"cannot read the .gitignore files above {top}: {err}") from err
+
+
+def _ignores_above(top: str) -> list[_Ignore]:
     repo = _git_root(top)
     if repo is None:
         return []

@@ -3,8 +3,8 @@
 `mlgate rule CODE` prints one page, SARIF output carries them as rule help, and the top-level
 `linters/README.md` is generated from all of them:
 
-    python -m mlgate.linters.docs            # rewrite linters/README.md
-    python -m mlgate.linters.docs --check    # exit 1 when it is stale
+    python -m mlgate.linters.docs            # rewrite linters/README.md and README's table
+    python -m mlgate.linters.docs --check    # exit 1 when either is stale
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from mlgate.linters.registry import RULES
 #: Where the generated reference is published; each rule has an anchor named after its code.
 REFERENCE_URL = "https://github.com/mlgate/mlgate/blob/main/linters/README.md"
 REFERENCE_PATH = Path("linters") / "README.md"
+TABLE_START = "<!-- rules-table:start -->"
+TABLE_END = "<!-- rules-table:end -->"
 
 UNPARSABLE_PAGE = """MLG000 unparsable-file: a file that could not be read, decoded or parsed.
 
@@ -88,20 +90,31 @@ def find_rule(code: str, rules: Mapping[str, Rule]) -> RuleInfo | None:
     return next((info for info in all_rule_infos(rules) if info.code == wanted), None)
 
 
+def render_table(rules: Mapping[str, Rule], link: str = "") -> list[str]:
+    """A markdown table of all rules; codes link to `link` + `#code`."""
+    return [
+        "| Code | Name | What it flags |",
+        "| --- | --- | --- |",
+        *(
+            f"| [{i.code}]({link}#{i.code.lower()}) | {i.name} | {_cell(i.summary)} |"
+            for i in all_rule_infos(rules)
+        ),
+    ]
+
+
 def render_reference(rules: Mapping[str, Rule]) -> str:
     """The text of `linters/README.md`: a table of all rules, then each rule's page."""
     infos = all_rule_infos(rules)
     parts = [
         "# mlgate rules\n",
         "<!-- Generated from the rule modules: `python -m mlgate.linters.docs`. Do not edit. -->\n",
-        "| Code | Name | What it flags |",
-        "| --- | --- | --- |",
-        *(f"| [{i.code}](#{i.code.lower()}) | {i.name} | {_cell(i.summary)} |" for i in infos),
+        *render_table(rules),
     ]
     for info in infos:
         parts.extend(("", f'<a id="{info.code.lower()}"></a>', ""))
         parts.append(f"## {info.code} {info.name}\n")
-        parts.append(_demote_headings(info.page))
+        parts.append(info.summary)
+        parts.extend(("", _demote_headings(info.page)) if "\n" in info.page else ())
     return "\n".join(parts) + "\n"
 
 
@@ -118,21 +131,41 @@ def _demote_headings(page: str) -> str:
     return "\n".join(lines).strip()
 
 
+def with_readme_table(readme: str, rules: Mapping[str, Rule]) -> str:
+    """`readme` with the text between the rules-table markers replaced by the rules table."""
+    head, found, rest = readme.partition(TABLE_START)
+    _, found_end, tail = rest.partition(TABLE_END)
+    if not (found and found_end):
+        return readme
+    table = "\n".join(render_table(rules, str(REFERENCE_PATH)))
+    return f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}"
+
+
 def main(argv: Sequence[str] | None = None, rules: Mapping[str, Rule] | None = None) -> int:
-    """Write `linters/README.md` (or with `--check`, exit 1 when it is stale)."""
+    """Write `linters/README.md` and README's rules table (`--check`: exit 1 when stale)."""
     parser = argparse.ArgumentParser(prog="python -m mlgate.linters.docs", description=__doc__)
     parser.add_argument("--check", action="store_true", help="only check, exit 1 when stale")
-    parser.add_argument("--output", type=Path, default=REFERENCE_PATH, help="file to write")
+    parser.add_argument("--output", type=Path, default=REFERENCE_PATH, help="reference to write")
+    parser.add_argument("--readme", type=Path, default=Path("README.md"), help="README to update")
     args = parser.parse_args(argv)
-    expected = render_reference(RULES if rules is None else rules)
-    current = args.output.read_text(encoding="utf-8") if args.output.is_file() else None
+    chosen = RULES if rules is None else rules
+    readme = _read(args.readme)
+    targets = [(args.output, render_reference(chosen))]
+    if readme is not None:
+        targets.append((args.readme, with_readme_table(readme, chosen)))
+    stale = [path for path, text in targets if _read(path) != text]
     if args.check:
-        stale = current != expected
-        print(f"{args.output} is {'stale' if stale else 'up to date'}", file=sys.stderr)
+        print(f"stale: {', '.join(map(str, stale))}" if stale else "up to date", file=sys.stderr)
         return 1 if stale else 0
-    if current != expected:
-        write_atomic(args.output, expected)
+    for path, text in targets:
+        if path in stale:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, text)
     return 0
+
+
+def _read(path: Path) -> str | None:
+    return path.read_text(encoding="utf-8") if path.is_file() else None
 
 
 if __name__ == "__main__":

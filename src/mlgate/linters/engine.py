@@ -116,15 +116,15 @@ def decode_source(data: bytes, path: str) -> str | Violation:
 
 def parse_source(source: str, path: str) -> ast.Module | Violation:
     """The module's tree, or one MLG000 finding with the parser's position and message."""
+    if "\0" in source:
+        at = source.index("\0")
+        line, col = source.count("\n", 0, at) + 1, at - (source.rfind("\n", 0, at) + 1)
+        return Violation(path, line, col, SYNTAX_ERROR, "syntax error: a null byte in the source")
     try:
         return ast.parse(source, filename=path)
     except SyntaxError as err:
         line, col = err.lineno or 1, max((err.offset or 1) - 1, 0)
         return Violation(path, line, col, SYNTAX_ERROR, f"syntax error: {err.msg}")
-    except ValueError as err:  # null bytes before Python 3.12, which raises SyntaxError
-        at = source.find("\0")
-        line, col = source.count("\n", 0, at) + 1, at - (source.rfind("\n", 0, at) + 1)
-        return Violation(path, line, col, SYNTAX_ERROR, f"syntax error: {err}")
 
 
 def split_lines(source: str) -> tuple[str, ...]:

@@ -1,0 +1,189 @@
+"""The engine on real files: decoding, parsing, MLG000, `# noqa`, rule selection per file."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+from mlgate.linters.base import FileContext, Options, Violation
+from mlgate.linters.config import LintConfig
+from mlgate.linters.engine import check_source, check_tree, split_lines
+from mlgate.linters.run import lint_paths
+from tests.helpers import write
+from tests.linters.sample_rules import SAMPLE_RULES
+
+
+def lint(root: Path, files: dict[str, str | bytes], **settings: object) -> list[tuple[object, ...]]:
+    """Write `files` and lint them all; (path, line, col, code) of each finding."""
+    write(root, files)
+    config = LintConfig(root, **settings)  # type: ignore[arg-type]
+    result = lint_paths(sorted(files), config, SAMPLE_RULES)
+    assert result.files == len(files)
+    return [(v.path, v.line, v.col, v.code) for v in result.violations]
+
+
+def messages(root: Path, files: dict[str, str | bytes]) -> list[Violation]:
+    write(root, files)
+    return lint_paths(sorted(files), LintConfig(root), SAMPLE_RULES).violations
+
+
+def test_rules_get_their_node_types(here: Path) -> None:
+    source = "boom()\n\ndef f():\n    global x\n    return [boom(y) for y in x]\n"
+    assert lint(here, {"a.py": source}, options=Options(max_function_lines=1)) == [
+        ("a.py", 1, 0, "MLG901"),
+        ("a.py", 3, 0, "MLG902"),
+        ("a.py", 4, 4, "MLG903"),
+        ("a.py", 5, 12, "MLG901"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"\xef\xbb\xbfboom()\n", [("a.py", 1, 0, "MLG901")]),
+        (b"# -*- coding: latin-1 -*-\nx = '\xe9'\nboom()\n", [("a.py", 3, 0, "MLG901")]),
+        (b"#!/bin/python\n# vim: set fileencoding=cp1252 :\nboom()\n", [("a.py", 3, 0, "MLG901")]),
+        (b"", []),
+        (b"\n\n", []),
+        (b"x = 1\rboom()\r\n\x0cboom()\n", [("a.py", 2, 0, "MLG901"), ("a.py", 3, 1, "MLG901")]),
+    ],
+)
+def test_encodings_and_line_endings(here: Path, data: bytes, expected: list[object]) -> None:
+    assert lint(here, {"a.py": data}) == expected
+
+
+def test_split_lines_counts_lines_as_python_does() -> None:
+    assert split_lines("a\rb\r\nc\x0cd\u2028e\n") == ("a", "b", "c\x0cd\u2028e")
+    assert split_lines("") == ()
+    assert split_lines("a") == ("a",)
+
+
+@pytest.mark.parametrize(
+    ("data", "position", "message"),
+    [
+        (b"x = 1\ny = '\xff'\n", (2, 5), "cannot decode: byte 0xff is not valid utf-8; declare "
+         "the encoding (PEP 263) or re-save the file"),
+        (b"# coding: klingon\nx = 1\n", (1, 0), "cannot decode: unknown encoding: klingon"),
+        (b"\xef\xbb\xbf# coding: latin-1\n", (1, 0), "cannot decode: encoding problem: "
+         "utf-8"),
+        (b"def f(:\n    pass\n", (1, 6), "syntax error: invalid syntax"),
+        (b"x = (\n", (1, 4), "syntax error: '(' was never closed"),
+        (b"x = 1\nif x:\nprint(x)\n", (3, 0), "syntax error: expected an indented block after "
+         "'if' statement on line 2"),
+    ],
+)  # fmt: skip
+def test_unreadable_files_are_one_mlg000_each(
+    here: Path, data: bytes, position: tuple[int, int], message: str
+) -> None:
+    found = messages(here, {"bad.py": data, "good.py": "boom()\n"})
+    assert found == [
+        Violation("bad.py", *position, "MLG000", message),
+        Violation("good.py", 1, 0, "MLG901", "call to boom"),
+    ]
+
+
+def test_null_bytes_are_mlg000(here: Path) -> None:
+    assert messages(here, {"nul.py": b"x = 1\ny = 2\x00\n"}) == [
+        Violation("nul.py", 2, 5, "MLG000", "syntax error: a null byte in the source")
+    ]
+
+
+def test_a_folder_named_like_a_file_is_walked(here: Path) -> None:
+    write(here, {"dir.py/inner.py": "boom()\n"})
+    found = lint_paths(["dir.py"], LintConfig(here), SAMPLE_RULES)
+    assert (found.files, [v.path for v in found.violations]) == (1, ["dir.py/inner.py"])
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").exists(), reason="needs Linux /proc")
+def test_a_file_that_cannot_be_read_is_mlg000(here: Path) -> None:
+    found = lint_paths(["/proc/self/mem"], LintConfig(here), SAMPLE_RULES).violations
+    assert found == [
+        Violation("/proc/self/mem", 1, 0, "MLG000", "cannot read the file: Input/output error")
+    ]
+
+
+NEW_SYNTAX = {
+    (3, 10): "match x:\n    case [1, *rest]:\n        boom()\n    case _:\n        pass\n",
+    (3, 11): "try:\n    pass\nexcept* ValueError:\n    boom()\n",
+    (3, 12): "type Alias[T] = list[T]\ndef f[T](x: T) -> T:\n    return boom(x)\n",
+    (3, 14): "name = 'x'\ngreeting = t'hello {name}'\nboom()\n",
+}
+
+
+@pytest.mark.parametrize("version", sorted(NEW_SYNTAX))
+def test_newer_syntax_is_checked_or_reported(here: Path, version: tuple[int, int]) -> None:
+    source = NEW_SYNTAX[version]
+    codes = {v.code for v in messages(here, {"new.py": source})}
+    assert codes == ({"MLG901"} if sys.version_info >= version else {"MLG000"})
+
+
+@pytest.mark.parametrize(
+    ("line", "kept"),
+    [
+        ("boom()  # noqa", False),
+        ("boom()  # NOQA", False),
+        ("boom()  # noqa: MLG901", False),
+        ("boom()  # noqa:MLG902,MLG901", False),
+        ("boom()  # noqa: MLG9", False),
+        ("boom()  # noqa: MLG902", True),
+        ("boom()  # noqa: E501 MLG901", False),
+        ("boom()  # noqa: mlg901", True),
+        ("boom()  # noqa : MLG901", False),
+        ("boom()  # no qa", True),
+        ("boom()", True),
+    ],
+)
+def test_noqa_on_the_reported_line(here: Path, line: str, kept: bool) -> None:
+    found = lint(here, {"a.py": line + "\n"})
+    assert found == ([("a.py", 1, 0, "MLG901")] if kept else [])
+
+
+def test_noqa_for_a_function_finding_sits_on_the_def_line(here: Path) -> None:
+    source = (
+        "@decorator\n"
+        "def f():  # noqa: MLG902\n"
+        "    x = 1\n"
+        "    return x\n"
+        "async def g():\n"
+        "    x = 1  # noqa\n"
+        "    return x\n"
+    )
+    found = lint(here, {"a.py": source}, options=Options(max_function_lines=1))
+    assert found == [("a.py", 5, 0, "MLG902")]
+
+
+def test_select_ignore_and_per_file_ignores(here: Path) -> None:
+    files: dict[str, str | bytes] = {
+        "src/a.py": "boom()\nglobal x\n",
+        "tests/test_a.py": "boom()\nglobal x\n",
+        "tests/broken.py": "def (\n",
+        "src/broken.py": "def (\n",
+    }
+    assert lint(here, files, select=("MLG901",), per_file_ignores=(("tests/", ("MLG9",)),)) == [
+        ("src/a.py", 1, 0, "MLG901"),
+        ("src/broken.py", 1, 4, "MLG000"),
+        ("tests/broken.py", 1, 4, "MLG000"),
+    ]
+    assert lint(
+        here,
+        files,
+        ignore=("MLG903",),
+        per_file_ignores=(("test_*.py", ("MLG901",)), ("broken.py", ("MLG000",))),
+    ) == [("src/a.py", 1, 0, "MLG901")]
+    assert lint(here, files, ignore=("MLG0", "MLG901")) == [
+        ("src/a.py", 2, 0, "MLG903"),
+        ("tests/test_a.py", 2, 0, "MLG903"),
+    ]
+
+
+def test_check_source_and_check_tree_skip_noqa() -> None:
+    source = "boom()  # noqa\n"
+    assert check_source(source, "x.py", Options(), SAMPLE_RULES) == [
+        Violation("x.py", 1, 0, "MLG901", "call to boom")
+    ]
+    assert check_source("(", "x.py", Options(), SAMPLE_RULES)[0].code == "MLG000"
+    ctx = FileContext("x.py", ("boom()",), ast.parse("boom()"), Options())
+    assert check_tree(ctx, {}) == []
