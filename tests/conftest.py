@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import git
+from workspace import git
 
 
 @pytest.fixture

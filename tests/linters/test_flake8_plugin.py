@@ -11,7 +11,7 @@ from flake8.main.application import Application
 
 from mlgate.linters.base import Options
 from mlgate.linters.flake8_plugin import Plugin
-from tests.helpers import write
+from workspace import write
 
 
 def test_options_arrive_through_flake8(here: Path) -> None:

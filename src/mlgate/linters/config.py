@@ -84,18 +84,19 @@ def _is_str_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-_KINDS: dict[object, _Kind] = {
-    int: _Kind("a whole number >= 0", _is_int, int),
-    str: _Kind("a string", lambda value: isinstance(value, str), str),
-    bool: _Kind("true or false", lambda value: isinstance(value, bool), bool),
-    tuple[str, ...]: _Kind("a list of strings", _is_str_list, tuple),
-}
+def _kinds() -> dict[object, _Kind]:
+    return {
+        int: _Kind("a whole number >= 0", _is_int, int),
+        str: _Kind("a string", lambda value: isinstance(value, str), str),
+        bool: _Kind("true or false", lambda value: isinstance(value, bool), bool),
+        tuple[str, ...]: _Kind("a list of strings", _is_str_list, tuple),
+    }
 
 
 def option_kinds() -> dict[str, _Kind]:
     """Each `Options` field (underscored name) and the kind of value it takes."""
-    hints = get_type_hints(Options)
-    return {field.name: _KINDS[hints[field.name]] for field in dataclasses.fields(Options)}
+    hints, kinds = get_type_hints(Options), _kinds()
+    return {field.name: kinds[hints[field.name]] for field in dataclasses.fields(Options)}
 
 
 def known_keys() -> tuple[str, ...]:
@@ -123,7 +124,14 @@ def build_lint_config(raw: RawConfig, known_codes: Iterable[str]) -> LintConfig:
             options[name] = _option(_where(raw, key), value, kinds[name])
         else:
             raise ConfigError(_unknown_key(raw, key))
-    return LintConfig(raw.root, options=Options(**options), **fields)  # type: ignore[arg-type]
+    return LintConfig(raw.root, options=_options(raw, options), **fields)
+
+
+def _options(raw: RawConfig, values: dict[str, object]) -> Options:
+    try:
+        return Options(**values)  # type: ignore[arg-type]
+    except ConfigError as err:
+        raise ConfigError(f"{_where(raw, str(err))}") from err
 
 
 def load_lint_config(

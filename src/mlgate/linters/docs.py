@@ -71,9 +71,6 @@ class RuleInfo(NamedTuple):
         return f"{REFERENCE_URL}#{self.code.lower()}"
 
 
-UNPARSABLE = RuleInfo("MLG000", "unparsable-file", UNPARSABLE_PAGE.strip())
-
-
 def rule_info(rule: Rule) -> RuleInfo:
     """The documentation of one rule module."""
     return RuleInfo(rule.CODE, rule.NAME, inspect.cleandoc(rule.__doc__ or rule.NAME))
@@ -81,7 +78,8 @@ def rule_info(rule: Rule) -> RuleInfo:
 
 def all_rule_infos(rules: Mapping[str, Rule]) -> list[RuleInfo]:
     """MLG000 and every rule, by code."""
-    return [UNPARSABLE, *(rule_info(rules[code]) for code in sorted(rules))]
+    unparsable = RuleInfo("MLG000", "unparsable-file", UNPARSABLE_PAGE.strip())
+    return [unparsable, *(rule_info(rules[code]) for code in sorted(rules))]
 
 
 def find_rule(code: str, rules: Mapping[str, Rule]) -> RuleInfo | None:

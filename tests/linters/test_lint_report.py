@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft4Validator
+from sample_rules import SAMPLE_RULES
 
 from mlgate.linters.base import Violation
 from mlgate.linters.docs import all_rule_infos
 from mlgate.linters.report import Report, render
-from tests.linters.sample_rules import SAMPLE_RULES
 
 INFOS = {info.code: info for info in all_rule_infos(SAMPLE_RULES)}
 FOUND = [

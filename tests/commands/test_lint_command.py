@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mlgate.cli import main
-from tests.helpers import write
+from workspace import write
 
 BROKEN = {"pkg/ok.py": "x = 1\n", "pkg/bad.py": "def f(:\n", "pkg/notes.txt": "def (\n"}
 

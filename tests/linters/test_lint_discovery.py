@@ -10,7 +10,7 @@ import pytest
 from mlgate.errors import UsageError
 from mlgate.linters.config import LintConfig
 from mlgate.linters.discovery import discover
-from tests.helpers import write
+from workspace import write
 
 
 def found(paths: list[str], config: LintConfig | None = None) -> list[str]:

@@ -193,3 +193,11 @@ def test_load_reads_the_nearest_pyproject(tmp_path: Path, monkeypatch: pytest.Mo
     config = load_lint_config(other, [], None, "MLG000")
     assert (config.options.max_function_lines, config.options.max_parameters) == (20, 2)
     assert config.ignore == ("MLG000",)
+
+
+def test_values_the_rules_reject_name_the_file() -> None:
+    with pytest.raises(ConfigError) as caught:
+        build({"function-lines-include": ["comments"]})
+    assert str(caught.value).startswith(
+        "/p/pyproject.toml: [tool.mlgate] function-lines-include: unknown 'comments'; use "
+    )

@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from sample_rules import SAMPLE_RULES
 
 from mlgate.linters.base import FileContext, Options, Violation
 from mlgate.linters.config import LintConfig
 from mlgate.linters.engine import check_source, check_tree, split_lines
 from mlgate.linters.run import lint_paths
-from tests.helpers import write
-from tests.linters.sample_rules import SAMPLE_RULES
+from workspace import write
 
 
 def lint(root: Path, files: dict[str, str | bytes], **settings: object) -> list[tuple[object, ...]]:

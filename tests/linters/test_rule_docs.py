@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sample_rules import SAMPLE_RULES
 
 from mlgate.linters.docs import (
     TABLE_END,
@@ -16,7 +17,6 @@ from mlgate.linters.docs import (
     with_readme_table,
 )
 from mlgate.linters.registry import RULES
-from tests.linters.sample_rules import SAMPLE_RULES
 
 ROOT = Path(__file__).resolve().parents[2]
 
