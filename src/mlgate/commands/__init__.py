@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Protocol
 
-from mlgate.commands import ledger, lint, releases, rule, rules
+from mlgate.commands import ledger, lint, package, releases, rule, rules
 
 
 class Command(Protocol):
@@ -25,6 +25,7 @@ class Command(Protocol):
 COMMANDS: dict[str, Command] = {
     "ledger": ledger,
     "lint": lint,
+    "package": package,
     "releases": releases,
     "rule": rule,
     "rules": rules,

@@ -1,0 +1,136 @@
+"""`mlgate package build|scan|verify`: make, check and verify model packages."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mlgate.config import load_raw
+from mlgate.errors import UsageError
+from mlgate.pipelines.config import load_scan_config
+from mlgate.pipelines.package import BuildOptions, build_package, read_package
+from mlgate.pipelines.scan import FileReport, build_policy, scan_paths
+
+HELP = "build, scan and verify model packages"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `build`, `scan` and `verify` verbs."""
+    verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=type(parser))
+    verbs.required = True
+    build = verbs.add_parser("build", help="build dist/<name>-<version>.mlpkg, print its digest")
+    build.add_argument("--config", type=Path, metavar="PYPROJECT", help="pyproject.toml to use")
+    build.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: out)")
+    build.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
+    build.add_argument("--metrics", type=Path, metavar="FILE.json", help="metrics to record")
+    build.add_argument("--builder", help="who builds (default: $MLGATE_BUILDER, $USER...)")
+    build.add_argument("--github-output", action="store_true", help="append to $GITHUB_OUTPUT")
+    build.set_defaults(run=run_build)
+    scan = verbs.add_parser("scan", help="scan model files or folders for unsafe pickles")
+    scan.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    scan.add_argument("--allow", action="append", default=[], metavar="PACK", help="enable a pack")
+    scan.add_argument("--config", type=Path, metavar="PYPROJECT", help="pyproject.toml to use")
+    scan.add_argument("--format", choices=("text", "json"), default="text")
+    scan.set_defaults(run=run_scan)
+    verify = verbs.add_parser("verify", help="re-hash every file of a package")
+    verify.add_argument("package", type=Path, metavar="PKG")
+    verify.set_defaults(run=run_verify)
+
+
+def run(args: argparse.Namespace) -> int:  # pragma: no cover - argparse dispatches to the verb
+    """Dispatch to the verb (each verb sets its own `run`)."""
+    code: int = args.run(args)
+    return code
+
+
+def run_build(args: argparse.Namespace) -> int:
+    """Build the package and print `<path> <digest>`."""
+    options = BuildOptions(
+        out_dir=args.out,
+        metadata=_meta(args.meta),
+        metrics=_metrics(args.metrics),
+        builder=args.builder,
+    )
+    output = os.environ.get("GITHUB_OUTPUT") if args.github_output else None
+    if args.github_output and not output:
+        raise UsageError("--github-output needs $GITHUB_OUTPUT (set by GitHub Actions)")
+    package = build_package(args.config or Path.cwd(), options)
+    print(f"{package.path} {package.digest}")
+    if output:
+        with Path(output).open("a", encoding="utf-8") as handle:
+            handle.write(f"path={package.path}\ndigest={package.digest}\n")
+    return 0
+
+
+def _meta(pairs: Sequence[str]) -> dict[str, str]:
+    metadata = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--meta {pair!r}: write KEY=VALUE")
+        metadata[key] = value
+    return metadata
+
+
+def _metrics(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise UsageError(f"--metrics {path}: cannot read a JSON object ({err})") from err
+    if not isinstance(metrics, dict):
+        raise UsageError(f"--metrics {path}: must hold a JSON object of metric names to values")
+    return metrics
+
+
+def run_scan(args: argparse.Namespace) -> int:
+    """Scan files and folders; exit 1 when any import is not allowed."""
+    raw = load_raw(args.config)
+    policy = build_policy(load_scan_config(raw), args.allow)
+    reports = scan_paths(args.paths, policy)
+    if args.format == "json":
+        print(json.dumps(_json_report(reports), indent=2, sort_keys=True))
+    else:
+        _print_text(reports)
+    return 1 if any(report.findings for report in reports) else 0
+
+
+def _json_report(reports: Sequence[FileReport]) -> dict[str, Any]:
+    unsafe = any(report.findings for report in reports)
+    return {
+        "verdict": "unsafe" if unsafe else "safe",
+        "files": [
+            {
+                "path": report.path,
+                "format": report.format,
+                "globals": list(report.globals),
+                "findings": [finding._asdict() for finding in report.findings],
+            }
+            for report in reports
+        ],
+    }
+
+
+def _print_text(reports: Sequence[FileReport]) -> None:
+    findings = [finding for report in reports for finding in report.findings]
+    for finding in findings:
+        print(finding.describe())
+    unsafe = sum(1 for report in reports if report.findings)
+    verdict = f"{len(findings)} finding(s) in {unsafe} file(s)" if findings else "no findings"
+    print(f"scanned {len(reports)} file(s): {verdict}")
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """Verify a package; print its name, version and digest."""
+    package = read_package(args.package)
+    manifest = package.manifest
+    print(
+        f"{package.path}: ok {manifest.name} {manifest.version} {package.digest} "
+        f"({len(manifest.files)} files)"
+    )
+    return 0

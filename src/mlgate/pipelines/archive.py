@@ -1,0 +1,174 @@
+"""Reproducible tar.gz writing and defensive reading for model packages.
+
+Writing: members in the given order, every header normalised (mtime from the caller, uid/gid 0,
+no user or group names, mode 0644 or 0755), gzip header with mtime 0 and no file name, so the
+same inputs give the same bytes. The file appears at its final path only when complete.
+
+Reading: every member must be a regular file with a normalised relative path (no absolute path,
+no `..`, no duplicates); links, devices and folders are refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import os
+import posixpath
+import tarfile
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import IO, NamedTuple
+
+from mlgate.errors import PackageError
+
+CHUNK = 1024 * 1024
+#: Members kept in memory (the manifest) larger than this are not kept.
+KEEP_LIMIT = 16 * 1024 * 1024
+COMPRESS_LEVEL = 6
+
+
+class Member(NamedTuple):
+    """One file to write: archive name, source (path or bytes) and whether it is executable."""
+
+    name: str
+    source: Path | bytes
+    executable: bool = False
+
+
+class ReadMember(NamedTuple):
+    """A regular file seen while reading: its name, size, sha256 and (for small ones) bytes."""
+
+    name: str
+    size: int
+    sha256: str
+    data: bytes | None
+
+
+#: Called for each member before it is read; returns a stream to copy the bytes to, or None.
+Sink = Callable[[str, int], IO[bytes] | None]
+
+
+def write_archive(target: Path, members: Iterable[Member], mtime: int) -> None:
+    """Write a reproducible tar.gz to `target` atomically (temp file + os.replace)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as raw:
+            _write_tar(raw, members, mtime)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)  # the half-written archive must not stay behind
+        raise
+
+
+def _write_tar(raw: IO[bytes], members: Iterable[Member], mtime: int) -> None:
+    with (
+        gzip.GzipFile(
+            filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=COMPRESS_LEVEL
+        ) as packed,
+        tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as tar,
+    ):
+        for member in members:
+            _add(tar, member, mtime)
+
+
+def _add(tar: tarfile.TarFile, member: Member, mtime: int) -> None:
+    info = tarfile.TarInfo(member.name)
+    info.mtime = mtime
+    info.mode = 0o755 if member.executable else 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if isinstance(member.source, bytes):
+        info.size = len(member.source)
+        tar.addfile(info, _BytesReader(member.source))
+        return
+    expected = member.source.stat().st_size
+    info.size = expected
+    with member.source.open("rb") as stream:
+        tar.addfile(info, stream)
+        if stream.tell() != expected or stream.read(1):
+            raise PackageError(f"{member.name} changed while the package was being written")
+
+
+class _BytesReader:
+    """The minimal reader `tarfile.addfile` needs, over bytes."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = memoryview(data)
+        self._offset = 0
+
+    def read(self, size: int = -1) -> bytes:
+        end = len(self._data) if size < 0 else self._offset + size
+        chunk = self._data[self._offset : end].tobytes()
+        self._offset += len(chunk)
+        return chunk
+
+
+def read_archive(path: Path, sink: Sink, keep: Callable[[str], bool]) -> list[ReadMember]:
+    """Check and hash every member of `path`; bytes of members `keep` accepts are returned."""
+    try:
+        with tarfile.open(path, mode="r:gz") as tar:
+            return list(_read_members(tar, sink, keep))
+    except (tarfile.TarError, EOFError, gzip.BadGzipFile, OSError) as err:
+        raise PackageError(f"{path}: not a readable package archive ({err})") from err
+
+
+def _read_members(
+    tar: tarfile.TarFile, sink: Sink, keep: Callable[[str], bool]
+) -> Iterator[ReadMember]:
+    seen: set[str] = set()
+    for info in tar:
+        problem = unsafe_member(info) or ("appears twice" if info.name in seen else None)
+        if problem:
+            raise PackageError(f"unsafe member '{info.name}': {problem}; nothing was extracted")
+        seen.add(info.name)
+        stream = tar.extractfile(info)
+        if stream is None:  # pragma: no cover - regular files always have a stream
+            raise PackageError(f"member '{info.name}' cannot be read")
+        wanted = keep(info.name) and info.size <= KEEP_LIMIT
+        yield _copy(info, stream, sink(info.name, info.mode), wanted)
+
+
+def _copy(
+    info: tarfile.TarInfo, stream: IO[bytes], out: IO[bytes] | None, keep: bool
+) -> ReadMember:
+    hasher = hashlib.sha256()
+    kept = bytearray()
+    size = 0
+    while chunk := stream.read(CHUNK):
+        hasher.update(chunk)
+        size += len(chunk)
+        if out is not None:
+            out.write(chunk)
+        if keep:
+            kept += chunk
+    if out is not None:
+        out.close()
+    return ReadMember(info.name, size, hasher.hexdigest(), bytes(kept) if keep else None)
+
+
+def unsafe_member(info: tarfile.TarInfo) -> str | None:
+    """Why a tar member may not be extracted, or None when it is a safe regular file."""
+    if info.issym() or info.islnk():
+        return f"is a link to '{info.linkname}'"
+    if info.isdir():
+        return "is a folder entry (packages hold regular files only)"
+    if not info.isreg():
+        return "is a device, FIFO or other special file"
+    return unsafe_path(info.name)
+
+
+def unsafe_path(name: str) -> str | None:
+    """Why an archive path is unsafe (absolute, `..`, not normalised), or None."""
+    if name.startswith("/") or (len(name) > 1 and name[1] == ":"):
+        return "is an absolute path"
+    if ".." in name.split("/"):
+        return "climbs out of the package with '..'"
+    if "\\" in name or "\0" in name or posixpath.normpath(name) != name or name == ".":
+        return "is not a normalised relative path"
+    return None

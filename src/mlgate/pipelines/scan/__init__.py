@@ -1,0 +1,127 @@
+"""The model scanner: every import a pickle would perform must be on the allowlist.
+
+`scan_file` reads raw pickles (several streams in a row, joblib files with their array data),
+compressed joblib files, PyTorch zip checkpoints (`*.pkl` members), legacy PyTorch files and
+numpy `.npy`/`.npz` (object arrays hold pickles; other arrays hold no code). It never unpickles.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from mlgate.errors import UsageError
+from mlgate.pipelines.config import ScanConfig
+from mlgate.pipelines.scan.allowlist import (
+    PACKS,
+    Allowlist,
+    allowed_by,
+    build_allowlist,
+    matches,
+    never_allowed,
+    parse_rule,
+)
+from mlgate.pipelines.scan.formats import MODEL_SUFFIXES, Limits, Section, read_sections
+
+
+class Policy(NamedTuple):
+    """What the scanner allows and how much it reads."""
+
+    allowlist: Allowlist
+    limits: Limits
+
+
+class ScanFinding(NamedTuple):
+    """One reason a model file is unsafe: where (file, byte offset), what and why."""
+
+    path: str
+    offset: int
+    name: str | None
+    message: str
+
+    def describe(self) -> str:
+        """`path: byte N: message`."""
+        return f"{self.path}: byte {self.offset}: {self.message}"
+
+
+class FileReport(NamedTuple):
+    """The scan of one file: its format, the globals it imports and its findings."""
+
+    path: str
+    format: str
+    globals: tuple[str, ...]
+    findings: tuple[ScanFinding, ...]
+
+
+def build_policy(config: ScanConfig, extra_packs: Sequence[str] = ()) -> Policy:
+    """The policy from `[tool.mlgate.scan]` plus packs given on the command line."""
+    allowlist = build_allowlist([*config.packs, *extra_packs], config.allow)
+    return Policy(allowlist, Limits(config.max_bytes, config.max_opcodes))
+
+
+def scan_file(path: Path, policy: Policy, label: str | None = None) -> FileReport:
+    """Scan one file; `label` is the name used in findings (default: the path)."""
+    label = label or str(path)
+    kind, sections = read_sections(path, policy.limits)
+    names: set[str] = set()
+    findings: list[ScanFinding] = []
+    for section in sections:
+        where = f"{label}:{section.member}" if section.member else label
+        findings += _problems(where, section)
+        for item in section.imports:
+            names.add(f"{item.module}.{item.name}")
+            message = _refusal(policy.allowlist, item.module, item.name)
+            if message:
+                findings.append(
+                    ScanFinding(where, item.offset, f"{item.module}.{item.name}", message)
+                )
+    return FileReport(label, kind, tuple(sorted(names)), tuple(findings))
+
+
+def _problems(where: str, section: Section) -> Iterator[ScanFinding]:
+    for problem in section.problems:
+        yield ScanFinding(where, problem.offset, None, problem.message)
+
+
+def _refusal(allowlist: Allowlist, module: str, name: str) -> str | None:
+    """Why an import is refused, or None when the allowlist allows it."""
+    if allowed_by(allowlist, module, name):
+        return None
+    dotted = f"{module}.{name}"
+    if never_allowed(module, name):
+        return f"imports {dotted}, which can run code: never allowed"
+    pack = suggest_pack(module, name)
+    hint = f"enable the '{pack}' pack" if pack else "add it to [tool.mlgate.scan] allow if trusted"
+    return f"imports {dotted}, which is not on the allowlist ({hint})"
+
+
+def suggest_pack(module: str, name: str) -> str | None:
+    """The pack that would allow `module.name`, if any."""
+    for pack, (entries, _) in sorted(PACKS.items()):
+        for entry in entries:
+            if matches(parse_rule(entry, pack), module, name):
+                return pack
+    return None
+
+
+def scan_paths(paths: Iterable[Path], policy: Policy) -> list[FileReport]:
+    """Scan files (whatever their name) and folders (files with a model suffix, recursively)."""
+    return [scan_file(path, policy) for path in expand_paths(paths)]
+
+
+def expand_paths(paths: Iterable[Path]) -> list[Path]:
+    """The files to scan: given files, and model files found under given folders."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found += sorted(
+                item
+                for item in path.rglob("*")
+                if item.is_file() and item.suffix.lower() in MODEL_SUFFIXES
+            )
+        elif path.is_file():
+            found.append(path)
+        else:
+            raise UsageError(f"{path}: no such file or folder to scan")
+    return found

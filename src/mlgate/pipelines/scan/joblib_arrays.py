@@ -1,0 +1,86 @@
+"""The size of the raw array bytes joblib writes between the opcodes of its pickles.
+
+`joblib.dump` replaces every numpy array by a `NumpyArrayWrapper` (subclass, shape, order,
+dtype, allow_mmap, numpy_array_alignment_bytes) and writes the array data right after the
+wrapper's BUILD opcode: for an object dtype, a nested pickle; otherwise one padding-length byte
+and that many padding bytes (when the wrapper has an alignment), then `prod(shape) * itemsize`
+raw bytes. joblib's loader reads exactly that much, so the scanner steps over exactly that much.
+The dtype is read from its pickled form `numpy.dtype(kind, align, copy)` + BUILD state
+`(version, byteorder, subarray, names, fields, elsize, alignment, flags[, metadata])`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import NamedTuple
+
+from mlgate.pipelines.scan.values import Global, Obj
+
+_FIXED = re.compile(r"[biufcmMO](\d+)\Z")
+_FLEXIBLE = re.compile(r"[SUV]\d*\Z")
+
+
+class ArrayLayout(NamedTuple):
+    """How the array data follows the wrapper in the file."""
+
+    nested_pickle: bool
+    padded: bool = False
+    nbytes: int = 0
+
+
+def array_layout(state: object) -> ArrayLayout | str:
+    """The layout for a wrapper's BUILD state, or why it cannot be known."""
+    if not isinstance(state, dict):
+        return "the wrapper state is not a dict"
+    dtype = state.get("dtype")
+    shape = state.get("shape")
+    if not isinstance(dtype, Obj):
+        return "the wrapper has no readable dtype"
+    if not isinstance(shape, tuple) or not all(_size(item) for item in shape):
+        return "the wrapper shape is not a tuple of integers"
+    item = _dtype(dtype, 0)
+    if isinstance(item, str):
+        return item
+    itemsize, has_object = item
+    if has_object:
+        return ArrayLayout(nested_pickle=True)
+    padded = state.get("numpy_array_alignment_bytes") is not None
+    return ArrayLayout(False, padded, math.prod(shape) * itemsize)
+
+
+def _size(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _dtype(dtype: object, depth: int) -> tuple[int, bool] | str:
+    """(itemsize, has_object) of a pickled numpy dtype, or why it cannot be read."""
+    if depth > 32 or not isinstance(dtype, Obj) or dtype.cls != Global("numpy", "dtype"):
+        return "a dtype is not a plain numpy.dtype"
+    args, state = dtype.args, dtype.state
+    if not isinstance(args, tuple) or not args or not isinstance(args[0], str):
+        return "a dtype has no type code"
+    fixed = _FIXED.match(args[0])
+    if fixed:
+        return int(fixed.group(1)), args[0][0] == "O"
+    if not _FLEXIBLE.match(args[0]) or not isinstance(state, tuple) or len(state) < 8:
+        return f"dtype {args[0]!r} is not understood"
+    if not _size(state[5]):
+        return f"dtype {args[0]!r} has no valid item size"
+    return _flexible(state, depth)
+
+
+def _flexible(state: tuple[object, ...], depth: int) -> tuple[int, bool] | str:
+    """Item size and object-ness of an S, U or V dtype (fields and subarrays checked)."""
+    parts: list[object] = []
+    if isinstance(state[2], tuple) and state[2]:
+        parts.append(state[2][0])
+    if isinstance(state[4], dict):
+        parts += [field[0] for field in state[4].values() if isinstance(field, tuple) and field]
+    has_object = False
+    for part in parts:
+        inner = _dtype(part, depth + 1)
+        if isinstance(inner, str):
+            return inner
+        has_object = has_object or inner[1]
+    return state[5], has_object  # type: ignore[return-value]

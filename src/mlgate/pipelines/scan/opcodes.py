@@ -1,0 +1,461 @@
+"""A symbolic pickle machine: reads opcodes with `pickletools.genops`, never unpickles.
+
+It mirrors CPython's unpickler stack, mark stack and memo exactly, but its values are inert:
+literals, tuples, lists and dicts of literals, `Global(module, name)` for imports, `Obj` for
+objects the pickle would build, and `UNKNOWN` for everything else. That is enough to resolve the
+operands of `STACK_GLOBAL` wherever they come from (literals, the memo, `DUP`...), to report the
+exact `module.name` of every import with its byte offset, and to size the raw array bytes joblib
+writes between the opcodes of its pickles.
+"""
+
+from __future__ import annotations
+
+import _compat_pickle
+import pickletools
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import IO, Any, NamedTuple
+
+from mlgate.pipelines.scan.joblib_arrays import ArrayLayout, array_layout
+from mlgate.pipelines.scan.values import UNKNOWN, Global, Obj
+
+
+class Import(NamedTuple):
+    """One import a pickle performs, at the byte offset of its opcode."""
+
+    offset: int
+    module: str
+    name: str
+
+
+class Problem(NamedTuple):
+    """Something that makes a stream impossible to check (or plainly unsafe)."""
+
+    offset: int
+    message: str
+
+
+class StreamResult(NamedTuple):
+    """What one pickle stream imports, what is wrong with it, and the value it would return."""
+
+    imports: list[Import]
+    problems: list[Problem]
+    value: object
+
+
+WRAPPER = Global("joblib.numpy_pickle", "NumpyArrayWrapper")
+_FACTORIES = frozenset({Global("copyreg", "_reconstructor"), Global("copyreg", "__newobj__")})
+
+
+class Malformed(Exception):
+    """The stream breaks the unpickler's rules; CPython would refuse it too."""
+
+
+class TooManyOpcodes(Exception):
+    """The opcode budget of the file is spent."""
+
+
+class Budget:
+    """Opcodes left to read in one file (shared by all its streams)."""
+
+    def __init__(self, opcodes: int) -> None:
+        self.limit = opcodes
+        self.left = opcodes
+
+
+def scan_stream(stream: IO[bytes], budget: Budget) -> StreamResult:
+    """Read one pickle stream from the current position of `stream` up to its STOP."""
+    machine = Machine(stream, budget)
+    try:
+        machine.run()
+    except TooManyOpcodes:
+        machine.problem(f"more than {budget.limit} opcodes: raise max-opcodes to read it all")
+    except Malformed as err:
+        machine.problem(f"malformed pickle: {err}")
+    except ValueError as err:
+        machine.problem(_describe(err))
+    return StreamResult(machine.imports, machine.problems, machine.value)
+
+
+def _describe(err: ValueError) -> str:
+    text = str(err)
+    if any(sign in text for sign in ("exhausted", "remain", "no newline", "not enough data")):
+        return "truncated pickle: the data ends before the STOP opcode"
+    return f"not a valid pickle: {text}"
+
+
+class Machine:
+    """The unpickler's state, with inert values."""
+
+    def __init__(self, stream: IO[bytes], budget: Budget) -> None:
+        self.stream = stream
+        self.budget = budget
+        self.stack: list[object] = []
+        self.metastack: list[list[object]] = []
+        self.memo: dict[int, object] = {}
+        self.proto = 0
+        self.offset = stream.tell()
+        self.imports: list[Import] = []
+        self.problems: list[Problem] = []
+        self.value: object = UNKNOWN
+        self.array: Obj | None = None
+        self.done = False
+
+    def run(self) -> None:
+        """Execute opcodes until STOP."""
+        for opcode, arg, offset in pickletools.genops(self.stream):
+            if self.budget.left <= 0:
+                raise TooManyOpcodes
+            self.budget.left -= 1
+            self.offset = offset if offset is not None else self.offset
+            HANDLERS.get(opcode.name, _unsupported)(self, arg)
+            if self.array is not None:
+                self._read_array(self.array)
+            if self.done:
+                return
+            self.offset = self.stream.tell()
+
+    def _read_array(self, wrapper: Obj) -> None:
+        """Step over the array joblib writes right after a NumpyArrayWrapper is built."""
+        self.array = None
+        layout = array_layout(wrapper.state)
+        if isinstance(layout, str):
+            raise Malformed(f"joblib array at {self.offset}: {layout}")
+        self.stack[-1] = UNKNOWN
+        if layout.nested_pickle:
+            nested = scan_stream(self.stream, self.budget)
+            self.imports += nested.imports
+            self.problems += nested.problems
+            return
+        self._skip_raw(layout)
+
+    def _skip_raw(self, layout: ArrayLayout) -> None:
+        if layout.padded:
+            padding = self.stream.read(1)
+            if not padding:
+                raise Malformed("truncated before a joblib array")
+            self.stream.seek(padding[0], 1)
+        self.stream.seek(layout.nbytes, 1)
+
+    def problem(self, message: str) -> None:
+        """Record a problem at the current opcode."""
+        self.problems.append(Problem(self.offset, message))
+
+    def record(self, module: str, name: str) -> Global:
+        """Record an import the way the unpickler resolves it (Python 2 names mapped)."""
+        if self.proto < 3:
+            if (module, name) in _compat_pickle.NAME_MAPPING:
+                module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+            elif module in _compat_pickle.IMPORT_MAPPING:
+                module = _compat_pickle.IMPORT_MAPPING[module]
+        self.imports.append(Import(self.offset, module, name))
+        return Global(module, name)
+
+    def push(self, value: object) -> None:
+        """Push a value."""
+        self.stack.append(value)
+
+    def pop(self) -> object:
+        """Pop a value; an empty stack is malformed."""
+        if not self.stack:
+            raise Malformed(f"stack underflow at {self.offset}")
+        return self.stack.pop()
+
+    def peek(self) -> object:
+        """The top value; an empty stack is malformed."""
+        if not self.stack:
+            raise Malformed(f"stack underflow at {self.offset}")
+        return self.stack[-1]
+
+    def pop_mark(self) -> list[object]:
+        """The values above the last MARK, restoring the stack below it."""
+        if not self.metastack:
+            raise Malformed(f"no MARK before the opcode at {self.offset}")
+        items = self.stack
+        self.stack = self.metastack.pop()
+        return items
+
+
+Handler = Callable[[Machine, Any], None]
+
+
+def _unsupported(machine: Machine, arg: Any) -> None:  # pragma: no cover - all opcodes handled
+    raise Malformed(f"opcode at {machine.offset} is not understood")
+
+
+def _constant(machine: Machine, arg: Any) -> None:
+    machine.push(arg)
+
+
+def _value(value: object) -> Handler:
+    return lambda machine, arg: machine.push(value)
+
+
+def _tuple(size: int) -> Handler:
+    def handler(machine: Machine, arg: Any) -> None:
+        items = [machine.pop() for _ in range(size)]
+        machine.push(tuple(reversed(items)))
+
+    return handler
+
+
+def _empty_list(machine: Machine, arg: Any) -> None:
+    machine.push([])
+
+
+def _empty_dict(machine: Machine, arg: Any) -> None:
+    machine.push({})
+
+
+def _mark(machine: Machine, arg: Any) -> None:
+    machine.metastack.append(machine.stack)
+    machine.stack = []
+
+
+def _pop(machine: Machine, arg: Any) -> None:
+    if machine.stack:
+        machine.stack.pop()
+    else:
+        machine.pop_mark()
+
+
+def _pop_mark(machine: Machine, arg: Any) -> None:
+    machine.pop_mark()
+
+
+def _dup(machine: Machine, arg: Any) -> None:
+    machine.push(machine.peek())
+
+
+def _marked_tuple(machine: Machine, arg: Any) -> None:
+    machine.push(tuple(machine.pop_mark()))
+
+
+def _marked_list(machine: Machine, arg: Any) -> None:
+    machine.push(list(machine.pop_mark()))
+
+
+def _marked_dict(machine: Machine, arg: Any) -> None:
+    target: dict[Any, object] = {}
+    _set_items(target, machine.pop_mark())
+    machine.push(target)
+
+
+def _set_items(target: object, items: list[object]) -> None:
+    if len(items) % 2:
+        raise Malformed("odd number of items for a dict")
+    if isinstance(target, dict):
+        for key, value in zip(items[::2], items[1::2], strict=True):
+            if _hashable(key):
+                target[key] = value
+
+
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False  # a list or dict as a key: CPython refuses it too, the data is irrelevant
+    return True
+
+
+def _append(machine: Machine, arg: Any) -> None:
+    value = machine.pop()
+    target = machine.peek()
+    if isinstance(target, list):
+        target.append(value)
+
+
+def _appends(machine: Machine, arg: Any) -> None:
+    items = machine.pop_mark()
+    target = machine.peek()
+    if isinstance(target, list):
+        target.extend(items)
+
+
+def _setitem(machine: Machine, arg: Any) -> None:
+    value = machine.pop()
+    key = machine.pop()
+    _set_items(machine.peek(), [key, value])
+
+
+def _setitems(machine: Machine, arg: Any) -> None:
+    items = machine.pop_mark()
+    _set_items(machine.peek(), items)
+
+
+def _additems(machine: Machine, arg: Any) -> None:
+    machine.pop_mark()
+    machine.peek()
+
+
+def _frozenset(machine: Machine, arg: Any) -> None:
+    machine.pop_mark()
+    machine.push(UNKNOWN)
+
+
+def _get(machine: Machine, arg: Any) -> None:
+    if arg not in machine.memo:
+        raise Malformed(f"memo entry {arg} is read before it is written")
+    machine.push(machine.memo[arg])
+
+
+def _put(machine: Machine, arg: Any) -> None:
+    if arg < 0:
+        raise Malformed("negative memo index")
+    machine.memo[arg] = machine.peek()
+
+
+def _memoize(machine: Machine, arg: Any) -> None:
+    machine.memo[len(machine.memo)] = machine.peek()
+
+
+def _extension(machine: Machine, arg: Any) -> None:
+    machine.problem(f"imports through the copyreg extension registry (code {arg}): not checkable")
+    machine.push(UNKNOWN)
+
+
+def _split_pair(machine: Machine, arg: str) -> tuple[str, str]:
+    parts = arg.split(" ")
+    if len(parts) != 2:
+        raise Malformed(f"import name {arg!r} is not 'module name'")
+    return parts[0], parts[1]
+
+
+def _global(machine: Machine, arg: str) -> None:
+    machine.push(machine.record(*_split_pair(machine, arg)))
+
+
+def _inst(machine: Machine, arg: str) -> None:
+    cls = machine.record(*_split_pair(machine, arg))
+    machine.push(Obj(cls, tuple(machine.pop_mark())))
+
+
+def _stack_global(machine: Machine, arg: Any) -> None:
+    name = machine.pop()
+    module = machine.pop()
+    if isinstance(module, str) and isinstance(name, str):
+        machine.push(machine.record(module, name))
+        return
+    machine.problem("STACK_GLOBAL imports a name that is not a constant string: not checkable")
+    machine.push(UNKNOWN)
+
+
+def _reduce(machine: Machine, arg: Any) -> None:
+    args = machine.pop()
+    func = machine.pop()
+    if func in _FACTORIES and isinstance(args, tuple) and args:
+        func = args[0]  # copyreg builds an instance of its first argument
+    machine.push(Obj(func, args))
+
+
+def _newobj(machine: Machine, arg: Any) -> None:
+    args = machine.pop()
+    machine.push(Obj(machine.pop(), args))
+
+
+def _newobj_ex(machine: Machine, arg: Any) -> None:
+    machine.pop()
+    _newobj(machine, arg)
+
+
+def _obj(machine: Machine, arg: Any) -> None:
+    items = machine.pop_mark()
+    if not items:
+        raise Malformed("OBJ without a class")
+    machine.push(Obj(items[0], tuple(items[1:])))
+
+
+def _build(machine: Machine, arg: Any) -> None:
+    state = machine.pop()
+    target = machine.peek()
+    if isinstance(target, Obj):
+        target.state = state
+        if target.cls == WRAPPER:
+            machine.array = target
+
+
+def _replace_top(machine: Machine, arg: Any) -> None:
+    machine.pop()
+    machine.push(UNKNOWN)
+
+
+def _proto(machine: Machine, arg: int) -> None:
+    machine.proto = arg
+
+
+def _nothing(machine: Machine, arg: Any) -> None:
+    """FRAME only announces a length: the opcodes inside it are read one by one anyway."""
+
+
+def _stop(machine: Machine, arg: Any) -> None:
+    machine.value = machine.pop()
+    machine.done = True
+
+
+_CONSTANTS = [
+    "INT",
+    "BININT",
+    "BININT1",
+    "BININT2",
+    "LONG",
+    "LONG1",
+    "LONG4",
+    "STRING",
+    "BINSTRING",
+    "SHORT_BINSTRING",
+    "BINBYTES",
+    "SHORT_BINBYTES",
+    "BINBYTES8",
+    "BYTEARRAY8",
+    "UNICODE",
+    "SHORT_BINUNICODE",
+    "BINUNICODE",
+    "BINUNICODE8",
+    "FLOAT",
+    "BINFLOAT",
+]
+
+HANDLERS: Mapping[str, Handler] = MappingProxyType(
+    {
+        **dict.fromkeys(_CONSTANTS, _constant),
+        **dict.fromkeys(("GET", "BINGET", "LONG_BINGET"), _get),
+        **dict.fromkeys(("PUT", "BINPUT", "LONG_BINPUT"), _put),
+        **dict.fromkeys(("EXT1", "EXT2", "EXT4"), _extension),
+        **dict.fromkeys(("NEXT_BUFFER", "PERSID", "EMPTY_SET"), _value(UNKNOWN)),
+        **dict.fromkeys(("READONLY_BUFFER", "BINPERSID"), _replace_top),
+        "NONE": _value(None),
+        "NEWTRUE": _value(True),
+        "NEWFALSE": _value(False),
+        "EMPTY_TUPLE": _value(()),
+        "TUPLE1": _tuple(1),
+        "TUPLE2": _tuple(2),
+        "TUPLE3": _tuple(3),
+        "TUPLE": _marked_tuple,
+        "EMPTY_LIST": _empty_list,
+        "EMPTY_DICT": _empty_dict,
+        "LIST": _marked_list,
+        "DICT": _marked_dict,
+        "APPEND": _append,
+        "APPENDS": _appends,
+        "SETITEM": _setitem,
+        "SETITEMS": _setitems,
+        "ADDITEMS": _additems,
+        "FROZENSET": _frozenset,
+        "POP": _pop,
+        "DUP": _dup,
+        "MARK": _mark,
+        "POP_MARK": _pop_mark,
+        "MEMOIZE": _memoize,
+        "GLOBAL": _global,
+        "INST": _inst,
+        "STACK_GLOBAL": _stack_global,
+        "REDUCE": _reduce,
+        "NEWOBJ": _newobj,
+        "NEWOBJ_EX": _newobj_ex,
+        "OBJ": _obj,
+        "BUILD": _build,
+        "PROTO": _proto,
+        "FRAME": _nothing,
+        "STOP": _stop,
+    }
+)

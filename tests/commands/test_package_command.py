@@ -1,0 +1,146 @@
+"""`mlgate package build|scan|verify` through `mlgate.cli.main`, on real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+
+from mlgate.cli import main
+
+PYPROJECT = """\
+[project]
+name = "tiny"
+version = "0.3.0"
+
+[tool.mlgate.package]
+models = ["model.pkl"]
+code = ["serve.py"]
+entrypoint = "serve:load"
+"""
+
+
+class Evil:
+    """Pickles as a call to os.system (which is `posix.system` on Linux)."""
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (os.system, ("echo owned",))
+
+
+def project(root: Path, model: object) -> Path:
+    root.mkdir()
+    (root / "pyproject.toml").write_text(PYPROJECT)
+    (root / "serve.py").write_text("def load():\n    return len\n")
+    (root / "model.pkl").write_bytes(pickle.dumps(model, protocol=4))
+    return root
+
+
+def test_build_prints_path_and_digest_and_verify_accepts_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path / "proj", {"weights": [1.0, 2.0]})
+    metrics = tmp_path / "metrics.json"
+    metrics.write_text('{"auc": 0.91}')
+    output = tmp_path / "github_output"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(output))
+    argv = ["package", "build", "--config", str(root / "pyproject.toml"), "--out", str(tmp_path)]
+    code = main([*argv, "--meta", "run=7", "--metrics", str(metrics), "--github-output"])
+    path, digest = capsys.readouterr().out.split()
+    assert code == 0
+    assert path == str(tmp_path / "tiny-0.3.0.mlpkg")
+    assert digest.startswith("sha256:")
+    assert len(digest) == 71
+    assert output.read_text() == f"path={path}\ndigest={digest}\n"
+    assert main(["package", "verify", path]) == 0
+    assert capsys.readouterr().out == f"{path}: ok tiny 0.3.0 {digest} (2 files)\n"
+
+
+def test_build_refuses_a_malicious_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path / "proj", Evil())
+    monkeypatch.chdir(root)
+    assert main(["package", "build"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mlgate: error: refusing to build: model.pkl: byte ")
+    assert "imports posix.system, which can run code: never allowed" in err
+    assert not (root / "dist").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--meta", "novalue"], "--meta 'novalue': write KEY=VALUE"),
+        (["--metrics", "missing.json"], "--metrics missing.json: cannot read a JSON object"),
+        (["--github-output"], "--github-output needs $GITHUB_OUTPUT"),
+    ],
+)
+def test_build_usage_errors(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    extra: list[str],
+    message: str,
+) -> None:
+    monkeypatch.chdir(project(tmp_path / "proj", [1]))
+    monkeypatch.delenv("GITHUB_OUTPUT", raising=False)
+    assert main(["package", "build", *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_metrics_must_be_an_object(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project(tmp_path / "proj", [1]))
+    Path("metrics.json").write_text("[1, 2]")
+    assert main(["package", "build", "--metrics", "metrics.json"]) == 2
+    assert "must hold a JSON object" in capsys.readouterr().err
+
+
+def test_scan_reports_findings_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "models").mkdir()
+    Path("models/evil.pkl").write_bytes(pickle.dumps(Evil(), protocol=2))
+    Path("models/fine.pkl").write_bytes(pickle.dumps({"a": (1, 2)}, protocol=4))
+    Path("models/notes.txt").write_text("not scanned in folders")
+    assert main(["package", "scan", "models"]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines == [
+        "models/evil.pkl: byte 2: imports posix.system, which can run code: never allowed",
+        "scanned 2 file(s): 1 finding(s) in 1 file(s)",
+    ]
+
+
+def test_scan_json_and_clean_exit_0(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("fine.pkl").write_bytes(pickle.dumps({"when": frozenset({1})}, protocol=4))
+    assert main(["package", "scan", "fine.pkl", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report == {
+        "verdict": "safe",
+        "files": [
+            {"path": "fine.pkl", "format": "pickle", "globals": [], "findings": []},
+        ],
+    }
+
+
+def test_scan_missing_path_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["package", "scan", "nope.pkl"]) == 2
+    assert capsys.readouterr().err == "mlgate: error: nope.pkl: no such file or folder to scan\n"
+
+
+def test_verify_refuses_a_missing_package(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["package", "verify", str(tmp_path / "x.mlpkg")]) == 2
+    assert "no such package file" in capsys.readouterr().err
