@@ -77,7 +77,7 @@ def build(root: Path, **changes: Any) -> Package:
 
 def test_build_writes_manifest_and_payload(tmp_path: Path) -> None:
     root = make_project(tmp_path / "proj")
-    package = build(root, metadata={"run": "42"}, metrics={"accuracy": 0.97})
+    package = build(root)
     assert package.path == root / "dist" / "iris-1.0.0.mlpkg"
     manifest = package.manifest
     assert [entry.path for entry in manifest.files] == [
@@ -92,14 +92,20 @@ def test_build_writes_manifest_and_payload(tmp_path: Path) -> None:
     assert manifest.scan.packs == ("numpy", "sklearn")
     assert manifest.pythonpath == ("src",)
     assert manifest.smoke == ({"name": "setosa", "input": [[5.1, 3.5, 1.4, 0.2]], "expect": [0]},)
+
+    assert package.digest == digest(manifest)
+    assert read_package(package.path) == package
+
+
+def test_build_records_provenance(tmp_path: Path) -> None:
+    package = build(make_project(tmp_path / "proj"), metadata={"run": "42"}, metrics={"f1": 0.9})
+    manifest = package.manifest
     assert manifest.metadata == {"owner": "ml-team", "run": "42"}
-    assert manifest.metrics == {"accuracy": 0.97}
+    assert manifest.metrics == {"f1": 0.9}
     assert manifest.builder == "alice"
     assert manifest.created == "2023-11-14T22:13:20Z"
     assert manifest.git is None
     assert "scikit-learn" in manifest.frameworks
-    assert package.digest == digest(manifest)
-    assert read_package(package.path) == package
 
 
 def test_archive_layout_is_normalised(tmp_path: Path) -> None:
@@ -148,8 +154,8 @@ def test_source_date_epoch_unset_gives_fixed_mtime(tmp_path: Path) -> None:
     assert package.manifest.created is None
 
 
-def test_git_commit_dirty_flag_and_commit_time(tmp_path: Path) -> None:
-    root = make_project(tmp_path / "proj")
+def commit_all(root: Path) -> str:
+    """Commit the project at a fixed time in a new git repository; return the commit."""
     (root / ".gitignore").write_text("dist/\n")
     git = ["git", "-c", "user.name=Carol", "-c", "user.email=c@example.com"]
     subprocess.run([*git, "init", "-q"], cwd=root, check=True)
@@ -158,9 +164,14 @@ def test_git_commit_dirty_flag_and_commit_time(tmp_path: Path) -> None:
     subprocess.run(
         [*git, "commit", "-q", "-m", "model"], cwd=root, check=True, env={**os.environ, **stamp}
     )
-    head = subprocess.run(
+    return subprocess.run(
         ["git", "rev-parse", "HEAD"], cwd=root, check=True, capture_output=True, text=True
     ).stdout.strip()
+
+
+def test_git_commit_dirty_flag_and_commit_time(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj")
+    head = commit_all(root)
     clean = build(root, environ={"MLGATE_BUILDER": "ci"})
     assert clean.manifest.git is not None
     assert (clean.manifest.git.commit, clean.manifest.git.dirty) == (head, False)

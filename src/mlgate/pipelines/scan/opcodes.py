@@ -43,8 +43,9 @@ class StreamResult(NamedTuple):
     value: object
 
 
-WRAPPER = Global("joblib.numpy_pickle", "NumpyArrayWrapper")
-_FACTORIES = frozenset({Global("copyreg", "_reconstructor"), Global("copyreg", "__newobj__")})
+#: The class joblib pickles in place of each numpy array (compares equal to its `Global`).
+WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+_FACTORIES = frozenset({("copyreg", "_reconstructor"), ("copyreg", "__newobj__")})
 
 
 class Malformed(Exception):
@@ -187,16 +188,39 @@ def _constant(machine: Machine, arg: Any) -> None:
     machine.push(arg)
 
 
-def _value(value: object) -> Handler:
-    return lambda machine, arg: machine.push(value)
+def _none(machine: Machine, arg: Any) -> None:
+    machine.push(None)
 
 
-def _tuple(size: int) -> Handler:
-    def handler(machine: Machine, arg: Any) -> None:
-        items = [machine.pop() for _ in range(size)]
-        machine.push(tuple(reversed(items)))
+def _true(machine: Machine, arg: Any) -> None:
+    machine.push(True)
 
-    return handler
+
+def _false(machine: Machine, arg: Any) -> None:
+    machine.push(False)
+
+
+def _unknown(machine: Machine, arg: Any) -> None:
+    machine.push(UNKNOWN)
+
+
+def _empty_tuple(machine: Machine, arg: Any) -> None:
+    machine.push(())
+
+
+def _tuple1(machine: Machine, arg: Any) -> None:
+    machine.push((machine.pop(),))
+
+
+def _tuple2(machine: Machine, arg: Any) -> None:
+    second = machine.pop()
+    machine.push((machine.pop(), second))
+
+
+def _tuple3(machine: Machine, arg: Any) -> None:
+    third = machine.pop()
+    second = machine.pop()
+    machine.push((machine.pop(), second, third))
 
 
 def _empty_list(machine: Machine, arg: Any) -> None:
@@ -392,44 +416,50 @@ def _stop(machine: Machine, arg: Any) -> None:
     machine.done = True
 
 
-_CONSTANTS = [
-    "INT",
-    "BININT",
-    "BININT1",
-    "BININT2",
-    "LONG",
-    "LONG1",
-    "LONG4",
-    "STRING",
-    "BINSTRING",
-    "SHORT_BINSTRING",
-    "BINBYTES",
-    "SHORT_BINBYTES",
-    "BINBYTES8",
-    "BYTEARRAY8",
-    "UNICODE",
-    "SHORT_BINUNICODE",
-    "BINUNICODE",
-    "BINUNICODE8",
-    "FLOAT",
-    "BINFLOAT",
-]
-
+#: One handler per opcode name (every opcode of protocols 0 to 5).
 HANDLERS: Mapping[str, Handler] = MappingProxyType(
     {
-        **dict.fromkeys(_CONSTANTS, _constant),
-        **dict.fromkeys(("GET", "BINGET", "LONG_BINGET"), _get),
-        **dict.fromkeys(("PUT", "BINPUT", "LONG_BINPUT"), _put),
-        **dict.fromkeys(("EXT1", "EXT2", "EXT4"), _extension),
-        **dict.fromkeys(("NEXT_BUFFER", "PERSID", "EMPTY_SET"), _value(UNKNOWN)),
-        **dict.fromkeys(("READONLY_BUFFER", "BINPERSID"), _replace_top),
-        "NONE": _value(None),
-        "NEWTRUE": _value(True),
-        "NEWFALSE": _value(False),
-        "EMPTY_TUPLE": _value(()),
-        "TUPLE1": _tuple(1),
-        "TUPLE2": _tuple(2),
-        "TUPLE3": _tuple(3),
+        "INT": _constant,
+        "BININT": _constant,
+        "BININT1": _constant,
+        "BININT2": _constant,
+        "LONG": _constant,
+        "LONG1": _constant,
+        "LONG4": _constant,
+        "STRING": _constant,
+        "BINSTRING": _constant,
+        "SHORT_BINSTRING": _constant,
+        "BINBYTES": _constant,
+        "SHORT_BINBYTES": _constant,
+        "BINBYTES8": _constant,
+        "BYTEARRAY8": _constant,
+        "UNICODE": _constant,
+        "SHORT_BINUNICODE": _constant,
+        "BINUNICODE": _constant,
+        "BINUNICODE8": _constant,
+        "FLOAT": _constant,
+        "BINFLOAT": _constant,
+        "GET": _get,
+        "BINGET": _get,
+        "LONG_BINGET": _get,
+        "PUT": _put,
+        "BINPUT": _put,
+        "LONG_BINPUT": _put,
+        "EXT1": _extension,
+        "EXT2": _extension,
+        "EXT4": _extension,
+        "NEXT_BUFFER": _unknown,
+        "PERSID": _unknown,
+        "EMPTY_SET": _unknown,
+        "READONLY_BUFFER": _replace_top,
+        "BINPERSID": _replace_top,
+        "NONE": _none,
+        "NEWTRUE": _true,
+        "NEWFALSE": _false,
+        "EMPTY_TUPLE": _empty_tuple,
+        "TUPLE1": _tuple1,
+        "TUPLE2": _tuple2,
+        "TUPLE3": _tuple3,
         "TUPLE": _marked_tuple,
         "EMPTY_LIST": _empty_list,
         "EMPTY_DICT": _empty_dict,

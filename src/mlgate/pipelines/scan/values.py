@@ -23,11 +23,11 @@ class Obj:
         self.state: object = None
 
 
-class _Unknown:
-    """A value the machine does not track (sets, results of calls, buffers...)."""
+class Unknown:
+    """A value the machine does not track (sets, results of calls, buffers...).
 
-    def __repr__(self) -> str:
-        return "UNKNOWN"
+    The class itself is the marker: it is never instantiated.
+    """
 
 
-UNKNOWN: Any = _Unknown()
+UNKNOWN: Any = Unknown
