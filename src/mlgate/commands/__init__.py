@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Protocol
 
-from mlgate.commands import ledger, lint, package, releases, rule, rules
+from mlgate.commands import init, ledger, ledger_branch, lint, package, releases, rule, rules
 
 
 class Command(Protocol):
@@ -23,7 +23,9 @@ class Command(Protocol):
 
 
 COMMANDS: dict[str, Command] = {
+    "init": init,
     "ledger": ledger,
+    "ledger-branch": ledger_branch,
     "lint": lint,
     "package": package,
     "releases": releases,

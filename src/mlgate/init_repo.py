@@ -1,0 +1,188 @@
+"""Writing mlgate's templates into a team's repository (`mlgate init`).
+
+The templates are package data (`mlgate/templates/`), so this works from an installed wheel as
+well as from a source checkout. Files are written only when missing or, with `force`, when they
+differ from the template; `[tool.mlgate]` is merged key by key into an existing pyproject.toml
+with tomlkit, which keeps the rest of the file, its formatting and its comments, as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.container import Container
+from tomlkit.items import Table
+
+from mlgate.errors import ConfigError, UsageError
+
+
+class Action(NamedTuple):
+    """What `init` did (or left alone) for one file."""
+
+    path: str
+    verb: str
+    detail: str = ""
+
+    @property
+    def wrote(self) -> bool:
+        """True when the file on disk changed."""
+        return self.verb in {"wrote", "replaced", "updated"}
+
+
+#: Files written as they are: their place in the repository, and their name under
+#: `mlgate/templates/`.
+FILES = {
+    ".github/workflows/mlgate-pr.yml": "workflows/mlgate-pr.yml",
+    ".github/workflows/mlgate-release.yml": "workflows/mlgate-release.yml",
+    ".pre-commit-config.yaml": "pre-commit-config.yaml",
+}
+PYPROJECT = "pyproject.toml"
+
+MANUAL_STEPS = (
+    "Create the `production` environment (Settings > Environments) with required reviewers, and "
+    "a `staging` environment; restrict both to the branches and tags you release from.",
+    "Protect the default branch: require pull requests and the status checks `mlgate / "
+    "pre-commit hooks`, `mlgate / tests and changed-line coverage` and `mlgate / mlgate lint`.",
+    "Enable code scanning (Settings > Code security) so the SARIF from `mlgate lint` shows on "
+    "pull requests.",
+    "Run `pip install pre-commit && pre-commit install` once in each clone.",
+    "Describe the model package and its environments in [tool.mlgate.package] and "
+    "[tool.mlgate.environments] (see the README).",
+)
+
+
+def template_text(name: str) -> str:
+    """The text of a template shipped in the package."""
+    node = resources.files("mlgate").joinpath("templates", *name.split("/"))
+    return node.read_text(encoding="utf-8")
+
+
+def init_repo(root: Path, force: bool = False) -> list[Action]:
+    """Write the templates into the repository at `root`; return what was done per file."""
+    if not root.is_dir():
+        raise UsageError(f"{root} is not a folder; pass the root of your repository")
+    actions = [_write_template(root, dest, source, force) for dest, source in FILES.items()]
+    actions.append(merge_pyproject(root, force))
+    return actions
+
+
+def detect(root: Path) -> list[str]:
+    """Notes about the repository that change what the team has to do."""
+    notes = []
+    if not (root / ".git").exists():
+        notes.append("not a git repository yet: run `git init` (the workflows need one)")
+    if not (root / "src").is_dir():
+        paths = ", ".join(_production_paths(root))
+        notes.append(f"no src/ folder: the production profile covers {paths}")
+    return notes
+
+
+def _write_template(root: Path, dest: str, source: str, force: bool) -> Action:
+    text = template_text(source)
+    current = _read(root / dest)
+    if current == text:
+        return Action(dest, "unchanged")
+    if current is not None and not force:
+        return Action(dest, "kept", "it differs from the template; --force replaces it")
+    write_atomic(root / dest, text)
+    return Action(dest, "wrote" if current is None else "replaced")
+
+
+def merge_pyproject(root: Path, force: bool) -> Action:
+    """Merge the starter `[tool.mlgate]` into `root/pyproject.toml`, creating it if missing."""
+    path = root / PYPROJECT
+    current = _read(path)
+    document = _parse(current or "", path)
+    starter = tomlkit.parse(template_text(PYPROJECT))
+    starter["tool"]["mlgate"]["profiles"]["production"]["paths"] = _production_paths(root)
+    changes = list(_merge(document, starter, force, ""))
+    if not changes:
+        return Action(PYPROJECT, "unchanged")
+    kept = [key for verb, key in changes if verb == "kept"]
+    written = [key for verb, key in changes if verb != "kept"]
+    if written:
+        write_atomic(path, tomlkit.dumps(document))
+    return Action(PYPROJECT, _pyproject_verb(current, written), _pyproject_detail(written, kept))
+
+
+def _pyproject_verb(current: str | None, written: list[str]) -> str:
+    if not written:
+        return "kept"
+    return "wrote" if current is None else "updated"
+
+
+def _pyproject_detail(written: list[str], kept: list[str]) -> str:
+    parts = []
+    if written:
+        parts.append("set " + ", ".join(written))
+    if kept:
+        parts.append("kept your " + ", ".join(kept) + " (--force sets the template's values)")
+    return "; ".join(parts)
+
+
+def _merge(
+    target: Container | Table, source: Container | Table, force: bool, prefix: str
+) -> Iterator[tuple[str, str]]:
+    """Copy keys of `source` missing from `target`; yield (verb, dotted key) per difference."""
+    for key, value in source.items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        if key not in target:
+            target[key] = value
+            yield "added", dotted
+        elif isinstance(value, Table) and isinstance(target[key], Table):
+            yield from _merge(target[key], value, force, dotted)
+        elif _plain(target[key]) != _plain(value):
+            if force:
+                target[key] = value
+            yield ("replaced" if force else "kept"), dotted
+
+
+def _plain(value: Any) -> Any:
+    """A TOML item as plain Python data, so values compare without their formatting."""
+    return value.unwrap() if hasattr(value, "unwrap") else value
+
+
+def _production_paths(root: Path) -> list[str]:
+    """`src/**` for a src layout, else the top-level packages, else `src/**`."""
+    if (root / "src").is_dir():
+        return ["src/**"]
+    packages = sorted(
+        child.name + "/**"
+        for child in root.iterdir()
+        if child.is_dir() and (child / "__init__.py").is_file() and child.name != "tests"
+    )
+    return packages or ["src/**"]
+
+
+def _parse(text: str, path: Path) -> tomlkit.TOMLDocument:
+    try:
+        return tomlkit.parse(text)
+    except tomlkit.exceptions.ParseError as err:
+        raise ConfigError(f"{path} is not valid TOML ({err}); fix it, then rerun") from err
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None  # a missing file is written from the template
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path` through a temporary file in the same folder and a rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            stream.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise

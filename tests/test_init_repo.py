@@ -1,0 +1,189 @@
+"""`mlgate init`: templates written into real folders, pyproject.toml merged with tomlkit."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import tomlkit
+
+from mlgate.cli import main
+from mlgate.init_repo import FILES, MANUAL_STEPS, Action, init_repo, template_text
+
+EXISTING_PYPROJECT = """\
+# Our project.
+[project]
+name = "churn"  # the model's name
+version = "1.2.0"
+
+[tool.ruff]
+line-length = 100   # wide screens
+
+[tool.ruff.lint]
+select = ["E", "F"]
+"""
+
+
+def written(tmp_path: Path) -> dict[str, str]:
+    """Every file under `tmp_path`, by relative path."""
+    return {
+        str(path.relative_to(tmp_path)): path.read_text(encoding="utf-8")
+        for path in sorted(tmp_path.rglob("*"))
+        if path.is_file() and ".git" not in path.parts
+    }
+
+
+def production_paths(pyproject: str) -> object:
+    """The production profile's `paths` in a pyproject.toml text."""
+    return tomlkit.parse(pyproject).unwrap()["tool"]["mlgate"]["profiles"]["production"]["paths"]
+
+
+def snapshot(root: Path) -> dict[Path, tuple[int, bytes]]:
+    """Each file's modification time and bytes."""
+    files = (path for path in root.rglob("*") if path.is_file())
+    return {path: (path.stat().st_mtime_ns, path.read_bytes()) for path in files}
+
+
+def test_init_writes_every_template_into_an_empty_repository(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    assert main(["init", str(tmp_path)]) == 0
+    files = written(tmp_path)
+    assert sorted(files) == sorted([*FILES, "pyproject.toml"])
+    for dest, source in FILES.items():
+        assert files[dest] == template_text(source)
+    mlgate = tomlkit.parse(files["pyproject.toml"]).unwrap()["tool"]["mlgate"]
+    assert mlgate["max-function-lines"] == 20
+    assert mlgate["profiles"]["production"]["paths"] == ["src/**"]
+    assert mlgate["profiles"]["experiment"]["ignore"] == ["MLG101", "MLG102", "MLG301", "MLG302"]
+    out = capsys.readouterr().out
+    assert "  wrote     .github/workflows/mlgate-pr.yml\n" in out
+    assert "  wrote     pyproject.toml: set tool\n" in out
+    assert "  1. Create the `production` environment" in out
+    assert "Protect the default branch" in out
+    assert "not a git repository" not in out
+
+
+def test_a_second_run_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "pyproject.toml").write_text(EXISTING_PYPROJECT, encoding="utf-8")
+    assert main(["init", str(tmp_path)]) == 0
+    before = snapshot(tmp_path)
+    capsys.readouterr()
+    assert main(["init", str(tmp_path)]) == 0
+    assert snapshot(tmp_path) == before
+    out = capsys.readouterr().out
+    assert "Nothing written: the repository already has what mlgate init writes.\n" in out
+    assert "  unchanged pyproject.toml\n" in out
+
+
+def test_the_merge_keeps_the_existing_pyproject_byte_for_byte(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(EXISTING_PYPROJECT, encoding="utf-8")
+    actions = init_repo(tmp_path)
+    assert actions[-1] == Action("pyproject.toml", "updated", "set tool.mlgate")
+    text = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
+    assert text.startswith(EXISTING_PYPROJECT)
+    assert "# Code that ships: every rule, default thresholds.\n" in text
+    assert tomlkit.parse(text).unwrap()["project"]["name"] == "churn"
+
+
+def test_existing_mlgate_settings_are_kept_and_missing_ones_added(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.mlgate]\nmax-function-lines = 30  # agreed in review\n", encoding="utf-8"
+    )
+    actions = init_repo(tmp_path)
+    assert actions[-1] == Action(
+        "pyproject.toml",
+        "updated",
+        "set tool.mlgate.max-parameters, tool.mlgate.profiles; kept your "
+        "tool.mlgate.max-function-lines (--force sets the template's values)",
+    )
+    text = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
+    assert "max-function-lines = 30  # agreed in review\n" in text
+    assert tomlkit.parse(text).unwrap()["tool"]["mlgate"]["profiles"]["production"]["paths"] == [
+        "src/**"
+    ]
+    assert init_repo(tmp_path)[-1] == Action(
+        "pyproject.toml",
+        "kept",
+        "kept your tool.mlgate.max-function-lines (--force sets the template's values)",
+    )
+
+
+def test_force_sets_the_template_values(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        "[tool.mlgate]\nmax-function-lines = 30\n", encoding="utf-8"
+    )
+    init_repo(tmp_path)
+    actions = init_repo(tmp_path, force=True)
+    assert actions[-1] == Action("pyproject.toml", "updated", "set tool.mlgate.max-function-lines")
+    text = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
+    assert tomlkit.parse(text).unwrap()["tool"]["mlgate"]["max-function-lines"] == 20
+
+
+def test_a_changed_file_is_kept_unless_forced(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / ".pre-commit-config.yaml"
+    config.write_text("repos: []\n", encoding="utf-8")
+    assert main(["init", str(tmp_path)]) == 0
+    assert config.read_text(encoding="utf-8") == "repos: []\n"
+    out = capsys.readouterr().out
+    assert (
+        "  kept      .pre-commit-config.yaml: it differs from the template; "
+        "--force replaces it\n" in out
+    )
+    assert main(["init", "--force", str(tmp_path)]) == 0
+    assert config.read_text(encoding="utf-8") == template_text("pre-commit-config.yaml")
+    assert "  replaced  .pre-commit-config.yaml\n" in capsys.readouterr().out
+
+
+def test_the_production_profile_follows_the_layout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for package in ("churn", "features", "tests"):
+        (tmp_path / package).mkdir()
+        (tmp_path / package / "__init__.py").write_text("", encoding="utf-8")
+    (tmp_path / "notebooks").mkdir()
+    assert main(["init", str(tmp_path)]) == 0
+    text = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
+    production = tomlkit.parse(text).unwrap()["tool"]["mlgate"]["profiles"]["production"]
+    assert production["paths"] == ["churn/**", "features/**"]
+    out = capsys.readouterr().out
+    assert "Note: not a git repository yet: run `git init`" in out
+    assert "Note: no src/ folder: the production profile covers churn/**, features/**\n" in out
+
+
+def test_a_flat_layout_without_packages_keeps_src(tmp_path: Path) -> None:
+    (tmp_path / "docs").mkdir()
+    init_repo(tmp_path)
+    text = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
+    assert tomlkit.parse(text).unwrap()["tool"]["mlgate"]["profiles"]["production"]["paths"] == [
+        "src/**"
+    ]
+
+
+def test_a_missing_folder_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", str(tmp_path / "nowhere")]) == 2
+    assert capsys.readouterr().err == (
+        f"mlgate: error: {tmp_path / 'nowhere'} is not a folder; pass the root of your repository\n"
+    )
+
+
+def test_an_invalid_pyproject_is_reported_and_left_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project\nname = 1\n", encoding="utf-8")
+    assert main(["init", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"mlgate: error: {tmp_path / 'pyproject.toml'} is not valid TOML (")
+    assert err.endswith("); fix it, then rerun\n")
+    assert (tmp_path / "pyproject.toml").read_text(encoding="utf-8") == "[project\nname = 1\n"
+
+
+def test_the_manual_steps_name_the_environment_and_branch_protection() -> None:
+    assert "required reviewers" in MANUAL_STEPS[0]
+    assert "`mlgate / mlgate lint`" in MANUAL_STEPS[1]
