@@ -1,4 +1,4 @@
-"""Line facts of a file, computed in one pass and shared by every function in it.
+"""Line facts of a file, computed once per file and shared by every function in it.
 
 Each physical line is one of three kinds, judged by its text alone: blank (only whitespace),
 comment (its first non-blank character is `#`) or code (anything else, including every line of
@@ -10,48 +10,44 @@ length never needs a token scan of its own.
 from __future__ import annotations
 
 import ast
-from typing import NamedTuple
+from itertools import accumulate
 
 from mlgate.linters.base import FileContext
 
-_CACHE_KEY = "lines.facts"
+_CACHE_KEY = "lines.prefix."
+KINDS = ("code", "blank", "comment")
 
 DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
-class LineFacts(NamedTuple):
-    """Prefix sums: `code[n]` is the number of code lines among lines 1..n (same for others)."""
-
-    code: list[int]
-    blank: list[int]
-    comment: list[int]
+def _is_code(text: str) -> bool:
+    return text.lstrip()[:1] not in ("", "#")
 
 
-def _compute(lines: tuple[str, ...]) -> LineFacts:
-    code, blank, comment = [0], [0], [0]
-    n_code = n_blank = n_comment = 0
-    for text in lines:
-        stripped = text.lstrip()
-        if not stripped:
-            n_blank += 1
-        elif stripped[0] == "#":
-            n_comment += 1
-        else:
-            n_code += 1
-        code.append(n_code)
-        blank.append(n_blank)
-        comment.append(n_comment)
-    return LineFacts(code, blank, comment)
+def _is_blank(text: str) -> bool:
+    return not text.strip()
 
 
-def line_facts(ctx: FileContext) -> LineFacts:
-    """The file's line facts, computed on first use and cached in `ctx.cache`."""
-    cached = ctx.cache.get(_CACHE_KEY)
-    if isinstance(cached, LineFacts):
+def _compute(kind: str, ctx: FileContext) -> list[int]:
+    if kind == "comment":
+        code, blank = prefix_sums(ctx, "code"), prefix_sums(ctx, "blank")
+        return [index - c - b for index, (c, b) in enumerate(zip(code, blank, strict=True))]
+    flag = _is_code if kind == "code" else _is_blank
+    return list(accumulate(map(flag, ctx.lines), initial=0))
+
+
+def prefix_sums(ctx: FileContext, kind: str) -> list[int]:
+    """`prefix_sums(ctx, kind)[n]`: how many of lines 1..n are of `kind` (one of `KINDS`).
+
+    Computed once per file and kind, on first use; the code kind alone is needed by default.
+    """
+    key = _CACHE_KEY + kind
+    cached = ctx.cache.get(key)
+    if isinstance(cached, list):
         return cached
-    facts = _compute(ctx.lines)
-    ctx.cache[_CACHE_KEY] = facts
-    return facts
+    sums = _compute(kind, ctx)
+    ctx.cache[key] = sums
+    return sums
 
 
 def count_lines(prefixes: tuple[list[int], ...], first: int, last: int) -> int:

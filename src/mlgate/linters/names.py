@@ -5,63 +5,21 @@
 into `builtins.print`. The alias table is built once per file, on first use, from the file's
 import statements (module level first, then nested blocks and function bodies). Scopes are not
 tracked: a name imported anywhere in the file resolves the same way everywhere, and the first
-binding wins.
+binding wins (see `mlgate.linters.statements`).
 """
 
 from __future__ import annotations
 
 import ast
 import builtins
-from collections.abc import Iterable, Iterator
 
 from mlgate.linters.base import FileContext
-
-_CACHE_KEY = "names.imports"
-_COMPOUND_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
-
-
-def iter_statements(body: Iterable[ast.stmt]) -> Iterator[ast.stmt]:
-    """Every statement in `body` and in the blocks nested in it, breadth first.
-
-    Expressions are not entered (they hold no statements), so this is far cheaper than a
-    full `ast.walk`.
-    """
-    queue: list[ast.AST] = list(body)
-    for node in queue:
-        if isinstance(node, ast.stmt):
-            yield node
-        for name in _COMPOUND_FIELDS:
-            queue.extend(getattr(node, name, ()))
-
-
-def _bindings(stmt: ast.Import | ast.ImportFrom) -> Iterator[tuple[str, str]]:
-    if isinstance(stmt, ast.Import):
-        for alias in stmt.names:
-            if alias.asname:
-                yield alias.asname, alias.name
-            else:
-                root = alias.name.partition(".")[0]
-                yield root, root
-        return
-    prefix = "." * stmt.level + (stmt.module or "")
-    for alias in stmt.names:
-        if alias.name != "*":
-            qualified = f"{prefix}.{alias.name}" if stmt.module else prefix + alias.name
-            yield alias.asname or alias.name, qualified
+from mlgate.linters.statements import statement_index
 
 
 def imports(ctx: FileContext) -> dict[str, str]:
     """Local name -> qualified name for every import in the file (computed once per file)."""
-    cached = ctx.cache.get(_CACHE_KEY)
-    if isinstance(cached, dict):
-        return cached
-    table: dict[str, str] = {}
-    for stmt in iter_statements(ctx.tree.body):
-        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-            for local, qualified in _bindings(stmt):
-                table.setdefault(local, qualified)
-    ctx.cache[_CACHE_KEY] = table
-    return table
+    return statement_index(ctx).imports
 
 
 def dotted_name(expr: ast.expr) -> str | None:

@@ -59,6 +59,7 @@ def step(model, batch):
 from __future__ import annotations
 
 import ast
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
 from mlgate.linters.base import Example, FileContext, Finding
@@ -66,10 +67,10 @@ from mlgate.linters.lines import (
     DefNode,
     count_lines,
     docstring,
-    docstring_lines,
-    line_facts,
+    prefix_sums,
     statement_start,
 )
+from mlgate.linters.statements import statement_index
 
 CODE = "MLG101"
 NAME = "function-too-long"
@@ -130,28 +131,26 @@ def _leading_gap(first: int, header: int, lines: tuple[str, ...]) -> int:
 
 def _count(node: Function, spans: list[Span], ctx: FileContext) -> int:
     include = ctx.options.function_lines_include
-    facts = line_facts(ctx)
-    prefixes = (
-        facts.code,
-        *((facts.blank,) if "blank-lines" in include else ()),
-        *((facts.comment,) if "comment-lines" in include else ()),
-    )
+    kinds = ("code", "blank" * ("blank-lines" in include), "comment" * ("comment-lines" in include))
+    prefixes = tuple(prefix_sums(ctx, kind) for kind in kinds if kind)
     total = sum(count_lines(prefixes, first, last) for first, last in spans)
-    for excluded in _excluded(node, include, ctx.lines):
-        total -= count_lines(prefixes, *excluded)
+    if spans:
+        for excluded in _excluded(node, spans[-1], ctx):
+            total -= count_lines(prefixes, *excluded)
     return total
 
 
-def _excluded(node: Function, include: tuple[str, ...], lines: tuple[str, ...]) -> Iterator[Span]:
+def _excluded(node: Function, span: Span, ctx: FileContext) -> Iterator[Span]:
     """Spans inside the body that do not count: nested definitions or their docstrings."""
+    include = ctx.options.function_lines_include
     if "nested-definitions" not in include:
         for nested in _outermost_definitions(node):
             yield statement_start(nested), nested.end_lineno or nested.lineno
     elif "docstrings" not in include:
-        for nested in _all_definitions(node):
-            span = docstring_lines(nested, lines)
-            if span is not None:
-                yield span
+        docstrings = statement_index(ctx).docstrings
+        first = bisect_left(docstrings, (span[0], 0))
+        last = bisect_right(docstrings, (span[1], span[1]))
+        yield from docstrings[first:last]
 
 
 def _outermost_definitions(node: Function) -> Iterator[DefNode]:
@@ -160,15 +159,6 @@ def _outermost_definitions(node: Function) -> Iterator[DefNode]:
         if isinstance(stmt, _DEFINITIONS):
             yield stmt
             continue
-        for block in _BLOCKS:
-            queue.extend(getattr(stmt, block, ()))
-
-
-def _all_definitions(node: Function) -> Iterator[DefNode]:
-    queue: list[ast.AST] = list(node.body)
-    for stmt in queue:
-        if isinstance(stmt, _DEFINITIONS):
-            yield stmt
         for block in _BLOCKS:
             queue.extend(getattr(stmt, block, ()))
 

@@ -96,6 +96,8 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
         return
     pure = _pure_calls(ctx)
     for root in _import_time_code(node.body):
+        if not _has_parenthesis(root, ctx.lines):
+            continue  # no call without one: skip constant tables cheaply
         for call in _calls(root):
             if not _is_pure(call, ctx, pure):
                 yield Finding(call.lineno, call.col_offset, _message(call))
@@ -112,6 +114,12 @@ def _is_pure(call: ast.Call, ctx: FileContext, pure: _Pure) -> bool:
         return isinstance(func, ast.Attribute) and isinstance(func.value, _STRING_RECEIVERS)
     name = _normalised(name)
     return name in pure[0] or name.startswith(pure[1])
+
+
+def _has_parenthesis(node: ast.AST, lines: tuple[str, ...]) -> bool:
+    first = getattr(node, "lineno", 1)
+    last = getattr(node, "end_lineno", None) or first
+    return any("(" in text for text in lines[first - 1 : last])
 
 
 def _pure_calls(ctx: FileContext) -> _Pure:
