@@ -78,7 +78,8 @@ def verdict(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
 def _clause(handler: ast.ExceptHandler, lines: tuple[str, ...]) -> str:
     if handler.type is None:
         return "except:"
-    after = lines[handler.lineno - 1].encode()[handler.col_offset + len("except") :]
+    text = lines[handler.lineno - 1] if handler.lineno <= len(lines) else ""
+    after = text.encode("utf-8", "surrogatepass")[handler.col_offset + len("except") :]
     star = "*" if after.lstrip().startswith(b"*") else ""
     return f"except{star} {ast.unparse(handler.type)}:"
 

@@ -84,9 +84,9 @@ def docstring_lines(node: DefNode, lines: tuple[str, ...]) -> tuple[int, int] | 
     first, last = doc.lineno, doc.end_lineno
     if last > len(lines):
         return None
-    if lines[first - 1].encode()[: doc.col_offset].strip():
+    if lines[first - 1].encode("utf-8", "surrogatepass")[: doc.col_offset].strip():
         first += 1
-    tail = lines[last - 1].encode()[doc.end_col_offset :].strip()
+    tail = lines[last - 1].encode("utf-8", "surrogatepass")[doc.end_col_offset :].strip()
     if tail and not tail.startswith(b"#"):
         last -= 1
     return first, last

@@ -6,12 +6,13 @@ handler gets at most one of MLG202, MLG203 and MLG204).
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 from typing import Any
 
 import pytest
 
-from mlgate.linters.base import Example, Options, Rule
+from mlgate.linters.base import Example, FileContext, Options, Rule
 from mlgate.linters.engine import check_source
 from mlgate.linters.registry import RULES
 
@@ -43,3 +44,10 @@ def test_every_rule_has_both_kinds_of_example(code: str, rule: Rule) -> None:
     assert rule.VALID
     assert rule.INVALID
     assert all(code in {c for _, c in example.expected} for example in rule.INVALID)
+
+
+@pytest.mark.parametrize("rule", RULES.values(), ids=RULES.keys())
+def test_rules_ignore_node_types_they_did_not_ask_for(rule: Rule) -> None:
+    tree = ast.parse("pass\n")
+    ctx = FileContext("module.py", ("pass",), tree, Options())
+    assert list(rule.check(tree.body[0], ctx)) == []

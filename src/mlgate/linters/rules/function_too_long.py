@@ -134,9 +134,8 @@ def _count(node: Function, spans: list[Span], ctx: FileContext) -> int:
     kinds = ("code", "blank" * ("blank-lines" in include), "comment" * ("comment-lines" in include))
     prefixes = tuple(prefix_sums(ctx, kind) for kind in kinds if kind)
     total = sum(count_lines(prefixes, first, last) for first, last in spans)
-    if spans:
-        for excluded in _excluded(node, spans[-1], ctx):
-            total -= count_lines(prefixes, *excluded)
+    for excluded in _excluded(node, spans[-1], ctx):  # spans is not empty: count > limit >= 0
+        total -= count_lines(prefixes, *excluded)
     return total
 
 

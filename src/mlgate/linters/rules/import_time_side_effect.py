@@ -66,7 +66,6 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Iterator
-from pathlib import PurePath
 
 from mlgate.linters.base import Example, FileContext, Finding
 from mlgate.linters.names import last_part, qualified_name
@@ -92,7 +91,7 @@ _STRING_RECEIVERS = (ast.Constant, ast.JoinedStr)
 
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Report the first impure call of each module-level statement."""
-    if not isinstance(node, ast.Module) or PurePath(ctx.path).name in _EXEMPT_FILES:
+    if not isinstance(node, ast.Module) or _file_name(ctx.path) in _EXEMPT_FILES:
         return
     pure = _pure_calls(ctx)
     for root in _import_time_code(node.body):
@@ -114,6 +113,10 @@ def _is_pure(call: ast.Call, ctx: FileContext, pure: _Pure) -> bool:
         return isinstance(func, ast.Attribute) and isinstance(func.value, _STRING_RECEIVERS)
     name = _normalised(name)
     return name in pure[0] or name.startswith(pure[1])
+
+
+def _file_name(path: str) -> str:
+    return path.replace("\\", "/").rpartition("/")[2]
 
 
 def _has_parenthesis(node: ast.AST, lines: tuple[str, ...]) -> bool:

@@ -56,12 +56,13 @@ import ast
 from collections.abc import Callable, Iterator
 
 from mlgate.linters.base import Example, FileContext, Finding
-from mlgate.linters.names import call_name, last_part
+from mlgate.linters.names import call_name, imports, last_part
 
 CODE = "MLG401"
 NAME = "unsafe-deserialization"
 NODE_TYPES: tuple[type[ast.AST], ...] = (ast.Call,)
 
+_CACHE_KEY = "unsafe_deserialization.renamed"
 _CANDIDATES = {
     "Unpickler",
     "decode",
@@ -99,17 +100,37 @@ _ALWAYS = {
 
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Report a call that deserializes unsafely."""
-    if not isinstance(node, ast.Call) or last_part(node.func) not in _CANDIDATES:
+    if not isinstance(node, ast.Call) or not _may_load(node.func, ctx):
         return
     name = call_name(node, ctx)
-    if name is None:
-        return
-    advice = _ALWAYS.get(name)
+    advice = _ALWAYS.get(name or "")
     if advice is None and name in _CONDITIONAL:
         advice = _CONDITIONAL[name](node, ctx)
     if advice is not None:
         message = f"`{name}` can run code hidden in the data; {advice}"
         yield Finding(node.lineno, node.col_offset, message)
+
+
+def _may_load(func: ast.expr, ctx: FileContext) -> bool:
+    """The cheap filter: the called name is a loader's name, or an import renamed one."""
+    last = last_part(func)
+    if last in _CANDIDATES:
+        return True
+    return isinstance(func, ast.Name) and func.id in _renamed_loaders(ctx)
+
+
+def _renamed_loaders(ctx: FileContext) -> set[str]:
+    """Local names bound by `from m import load as other` and the like (once per file)."""
+    cached = ctx.cache.get(_CACHE_KEY)
+    if isinstance(cached, set):
+        return cached
+    renamed = {
+        local
+        for local, qualified in imports(ctx).items()
+        if qualified.rpartition(".")[2] in _CANDIDATES
+    }
+    ctx.cache[_CACHE_KEY] = renamed
+    return renamed
 
 
 def _argument(call: ast.Call, keyword: str, position: int) -> ast.expr | None:
@@ -123,13 +144,18 @@ def _argument(call: ast.Call, keyword: str, position: int) -> ast.expr | None:
     return None
 
 
-def _is_literal(expr: ast.expr | None, *values: object) -> bool:
-    return isinstance(expr, ast.Constant) and any(expr.value is value for value in values)
+def _is_none(expr: ast.expr | None) -> bool:
+    return isinstance(expr, ast.Constant) and expr.value is None
+
+
+def _is_false(expr: ast.expr | None) -> bool:
+    """`False`, `0` and the like; not `None`, which usually means "the default"."""
+    return isinstance(expr, ast.Constant) and expr.value is not None and not expr.value
 
 
 def _numpy(call: ast.Call, ctx: FileContext) -> str | None:
     allow = _argument(call, "allow_pickle", 2)
-    if allow is None or _is_literal(allow, False, None) or _is_literal(allow, 0):
+    if allow is None or _is_none(allow) or _is_false(allow):
         return None
     return "keep `allow_pickle=False` and store object arrays another way"
 
@@ -143,10 +169,10 @@ def _yaml(call: ast.Call, ctx: FileContext) -> str | None:
 
 def _torch(call: ast.Call, ctx: FileContext) -> str | None:
     weights_only = next((k.value for k in call.keywords if k.arg == "weights_only"), None)
-    unset = weights_only is None or _is_literal(weights_only, None)
+    unset = weights_only is None or _is_none(weights_only)
     if unset and _version(ctx.options.torch_min_version) >= (2, 6):
         return None
-    if unset or _is_literal(weights_only, False):
+    if unset or _is_false(weights_only):
         return "pass `weights_only=True` (or store the weights with safetensors)"
     return None
 
@@ -157,7 +183,7 @@ def _version(text: str) -> tuple[int, ...]:
 
 def _keras(call: ast.Call, ctx: FileContext) -> str | None:
     safe_mode = next((k.value for k in call.keywords if k.arg == "safe_mode"), None)
-    return "keep `safe_mode=True` (the default)" if _is_literal(safe_mode, False) else None
+    return "keep `safe_mode=True` (the default)" if _is_false(safe_mode) else None
 
 
 _CONDITIONAL: dict[str, Callable[[ast.Call, FileContext], str | None]] = {

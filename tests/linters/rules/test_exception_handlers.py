@@ -1,0 +1,198 @@
+"""MLG201-MLG204 edge cases beyond the rules' examples: one verdict per handler."""
+
+from __future__ import annotations
+
+import pytest
+from rule_findings import findings, messages
+
+
+def handler(body: str, clause: str = "except Exception as err:", head: str = "") -> str:
+    """A function whose try has one handler with `body` (lines joined by `;` become lines)."""
+    lines = "".join(f"        {line}\n" for line in body.split(";"))
+    return f"{head}def f(work, items, log):\n    try:\n        work()\n    {clause}\n{lines}"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "raise",
+        "raise RuntimeError('wrapped') from err",
+        "if items:;    raise;return None",
+        "log.exception('failed')",
+        "log.error('failed', exc_info=True)",
+        "log.info('failed', exc_info=err)",
+        "logging.getLogger(__name__).critical('x', exc_info=1)",
+        "return err",
+        "yield err",
+        "items.append(err)",
+        "items[0] = err",
+        "message = str(err)",
+        "(message := repr(err))",
+        "items += [err]",
+        "work.fail(reason=err)",
+        "items.append(sys.exc_info())",
+        "warnings.warn(f'failed: {err}')",
+        "traceback.print_exc()",
+        "log.error(traceback.format_exc())",
+        "sentry_sdk.capture_exception(err)",
+    ],
+)
+def test_broad_handlers_that_leave_a_trace(body: str) -> None:
+    head = "import logging\nimport sys\nimport traceback\nimport warnings\n\nimport sentry_sdk\n\n"
+    assert findings(handler(body, head=head)) == []
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("pass", [(4, "MLG202")]),
+        ("return None", [(4, "MLG202")]),
+        ("print(err)", [(4, "MLG202")]),
+        ("print(str(err))", [(4, "MLG202")]),
+        ("sys.stderr.write(str(err))", [(4, "MLG202")]),
+        ("if 'timeout' in str(err):;    return None", [(4, "MLG202")]),
+        ("if isinstance(err, ValueError):;    return None", [(4, "MLG202")]),
+        ("log.debug('failed', exc_info=True)", [(4, "MLG202")]),
+        ("log.log(logging.DEBUG, 'failed', exc_info=True)", [(4, "MLG202")]),
+        ("log.log(10, 'failed')", [(4, "MLG202")]),
+        ("try:;    work.undo();except OSError:;    raise", [(4, "MLG202")]),
+        ("def later():;    raise;work.later = later", [(4, "MLG202")]),
+        ("work.later = lambda: err", [(4, "MLG202")]),
+        ("class Later:;    error = err;return Later", [(4, "MLG202")]),
+        ("print(sys.exc_info())", [(4, "MLG202")]),
+        ("log.error('failed: %s', err)", [(5, "MLG204")]),
+        ("log.log(logging.ERROR, 'failed')", [(5, "MLG204")]),
+        ("log.log(level, 'failed')", [(5, "MLG204")]),
+        ("log.exception('failed', exc_info=False)", [(5, "MLG204")]),
+        ("log.warning('failed', exc_info=None)", [(5, "MLG204")]),
+        ("print(err);log.info('a');log.error('b')", [(6, "MLG204")]),
+        ("log.info('failed', err)", [(5, "MLG204")]),
+        ("log.log()", [(5, "MLG204")]),
+        ("loggers[0].error('failed')", [(4, "MLG202")]),
+    ],
+)
+def test_broad_handlers_that_leave_no_trace(body: str, expected: list[tuple[int, str]]) -> None:
+    head = "import logging\nimport sys\n\n"
+    shift = head.count("\n")
+    assert findings(handler(body, head=head)) == [(line + shift, c) for line, c in expected]
+
+
+@pytest.mark.parametrize(
+    "clause",
+    [
+        "except:",
+        "except BaseException:",
+        "except (KeyError, Exception):",
+        "except builtins.Exception:",
+        "except (OSError, (ValueError, BaseException)):",
+    ],
+)
+def test_every_spelling_of_a_broad_handler(clause: str) -> None:
+    expected = [(4, "MLG201"), (4, "MLG202")] if clause == "except:" else [(4, "MLG202")]
+    assert findings(handler("pass", clause)) == expected
+
+
+@pytest.mark.parametrize(
+    "logger",
+    ["logger", "log", "LOGGER", "self._logger", "self.log", "app.logger", "_log", "Logger"],
+)
+def test_what_looks_like_a_logger(logger: str) -> None:
+    body = f"{logger}.error('failed')"
+    assert findings(handler(body)) == [(5, "MLG204")]
+
+
+@pytest.mark.parametrize(
+    "call",
+    ["structlog.get_logger().error('x')", "logging.getLogger('a').getChild('b').error('x')"],
+)
+def test_loggers_made_by_calls(call: str) -> None:
+    assert findings(handler(call)) == [(5, "MLG204")]
+
+
+def test_logger_objects_and_error_reporters_options() -> None:
+    source = handler("audit.error('failed')")
+    assert findings(source) == [(4, "MLG202")]
+    assert findings(source, logger_objects=("audit",)) == [(5, "MLG204")]
+    source = handler("ops.page('failed')", head="from alerts import ops\n")
+    assert findings(source) == [(5, "MLG202")]
+    assert findings(source, error_reporters=("alerts.ops.page",)) == []
+
+
+def test_handlers_that_reraise_in_only_one_branch_are_fine() -> None:
+    source = handler("if items:;    log.warning('retrying');    return None;raise")
+    assert findings(source) == []
+
+
+def test_broad_handler_in_try_star_and_nested_handlers() -> None:
+    source = "def f(work):\n    try:\n        work()\n    except* Exception:\n        pass\n"
+    assert findings(source) == [(4, "MLG202")]
+    assert messages(source)[0].startswith("`except* Exception:` swallows the error")
+    source = handler("try:;    work.undo();except Exception:;    pass;raise")
+    assert findings(source) == [(7, "MLG202")]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("pass", [(4, "MLG203")]),
+        ("...", [(4, "MLG203")]),
+        ("return", [(4, "MLG203")]),
+        ("return None", [(4, "MLG203")]),
+        ("pass;return None", [(4, "MLG203")]),
+        ("pass  # type: ignore[misc]", [(4, "MLG203")]),
+        ("pass  # pragma: no cover", [(4, "MLG203")]),
+        ("pass  # missing is fine", []),
+        ("# missing is fine;pass", []),
+        ("return False", []),
+        ("items.append(None)", []),
+        ("'missing is fine'", []),
+    ],
+)
+def test_narrow_handlers(body: str, expected: list[tuple[int, str]]) -> None:
+    assert findings(handler(body, "except KeyError:")) == expected
+
+
+def test_narrow_handlers_in_loops_and_try_star() -> None:
+    source = "def f(work, items):\n    for item in items:\n        try:\n            work(item)\n"
+    for drop in ("continue", "break"):
+        assert findings(source + f"        except ValueError:\n            {drop}\n") == [
+            (5, "MLG203")
+        ]
+    source = (
+        "def f(work):\n    try:\n        work()\n    except* (KeyError, OSError):\n        pass\n"
+    )
+    assert findings(source) == [(4, "MLG203")]
+    assert messages(source) == [
+        "`except* (KeyError, OSError):` drops the work silently; handle it, log it, "
+        "or comment why it is safe"
+    ]
+
+
+def test_messages() -> None:
+    assert messages(handler("pass")) == [
+        "`except Exception:` swallows the error; re-raise it, log it with the traceback "
+        "or handle it"
+    ]
+    assert messages(handler("log.error('failed')")) == [
+        "`log.error(...)` in `except Exception:` drops the traceback; use `.exception(...)`"
+    ]
+    assert messages(handler("pass", "except:"))[0].startswith("bare `except:` also catches")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("import contextlib\nwith contextlib.suppress(Exception):\n    x = 1\n", [(2, "MLG202")]),
+        (
+            "from contextlib import suppress\nasync def f():\n"
+            "    async with suppress(BaseException):\n        pass\n",
+            [(3, "MLG202")],
+        ),
+        ("from contextlib import suppress\nwith suppress(KeyError):\n    x = 1\n", []),
+        ("from contextlib import suppress\nwith suppress(*ERRORS):\n    x = 1\n", []),
+        ("from mine import suppress\nwith suppress(Exception):\n    x = 1\n", [(2, "MLG301")]),
+        ("with open('a') as f, lock:\n    x = 1\n", [(1, "MLG301")]),
+    ],
+)
+def test_suppress(source: str, expected: list[tuple[int, str]]) -> None:
+    assert findings(source) == expected

@@ -1,0 +1,66 @@
+"""Rule options are checked when built; rules survive line tables that disagree with the tree."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from mlgate.errors import ConfigError
+from mlgate.linters.base import FileContext, Options
+from mlgate.linters.engine import check_tree
+from mlgate.linters.registry import RULES
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_function_lines": -1}, "max-function-lines must be 0 or more, got -1"),
+        ({"max_parameters": -2}, "max-parameters must be 0 or more, got -2"),
+        (
+            {"function_lines_include": ("blank-lines", "comments")},
+            "function-lines-include: unknown 'comments'; use blank-lines, comment-lines, "
+            "decorators, docstrings, nested-definitions, signature",
+        ),
+        ({"torch_min_version": "2.6a"}, "torch-min-version must look like \"2.6\", got '2.6a'"),
+    ],
+)
+def test_invalid_options_name_their_key(options: dict[str, object], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Options(**options)  # type: ignore[arg-type]
+    assert str(caught.value) == message
+
+
+def test_valid_options() -> None:
+    options = Options(max_function_lines=0, torch_min_version="2.10.1")
+    assert options.torch_min_version == "2.10.1"
+
+
+SOURCE = '''\
+import pickle
+
+
+def outer(items):
+    """Docstring."""
+
+    def inner():
+        """Nested docstring
+        over lines."""
+        return 1
+
+    try:
+        value = pickle.loads(items)
+    except Exception:
+        pass
+    except KeyError:
+        pass
+    return value, inner
+'''
+
+
+@pytest.mark.parametrize("kept", [0, 3, 9, 15])
+def test_rules_survive_fewer_lines_than_the_tree(kept: int) -> None:
+    lines = tuple(SOURCE.splitlines()[:kept])
+    ctx = FileContext("module.py", lines, ast.parse(SOURCE), Options(max_function_lines=1))
+    found = {(v.line, v.code) for v in check_tree(ctx, RULES)}
+    assert {(13, "MLG401"), (14, "MLG202"), (16, "MLG203")} <= found
