@@ -16,14 +16,26 @@ from typing import NamedTuple, Protocol
 from mlgate.errors import ConfigError
 
 
+class Cell(NamedTuple):
+    """Where a notebook finding is: the cell (numbered from 1 among all cells), line in it."""
+
+    number: int
+    line: int
+
+
 class Violation(NamedTuple):
-    """One finding: 1-based line, 0-based column (as `ast` gives it), code and message."""
+    """One finding: 1-based line, 0-based column (as `ast` gives it), code and message.
+
+    In a notebook, `line` is the line of the `.ipynb` file that stores the code and `cell`
+    says where it is in the notebook; elsewhere `cell` is None.
+    """
 
     path: str
     line: int
     col: int
     code: str
     message: str
+    cell: Cell | None = None
 
 
 class Finding(NamedTuple):

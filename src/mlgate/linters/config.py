@@ -19,6 +19,7 @@ from mlgate.config import SECTIONS, RawConfig, load_raw
 from mlgate.errors import ConfigError
 from mlgate.linters.base import Options
 from mlgate.linters.engine import SYNTAX_ERROR
+from mlgate.linters.profiles import Profile, build_profiles
 
 #: Folders never linted unless `exclude` is set (it replaces this list; `extend-exclude` adds).
 DEFAULT_EXCLUDE = (
@@ -62,6 +63,7 @@ class LintConfig:
     extend_exclude: tuple[str, ...] = ()
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     options: Options = dataclasses.field(default_factory=Options)
+    profiles: tuple[Profile, ...] = ()
 
 
 _CODE_KEYS = ("select", "extend-select", "ignore")
@@ -139,7 +141,11 @@ def load_lint_config(
 ) -> LintConfig:
     """Read `--config` or the nearest pyproject.toml, then apply `--select` and `--ignore`."""
     codes = (SYNTAX_ERROR, *rule_codes)
-    return with_overrides(build_lint_config(load_raw(config_path), codes), codes, select, ignore)
+    raw = load_raw(config_path)
+    config = build_lint_config(raw, codes)
+    profiles = build_profiles(raw, lambda table: build_lint_config(table, codes))
+    config = dataclasses.replace(config, profiles=profiles)
+    return with_overrides(config, codes, select, ignore)
 
 
 def with_overrides(
@@ -153,7 +159,11 @@ def with_overrides(
     if ignore is not None:
         more = _codes("--ignore", _split(ignore), codes)
         config = dataclasses.replace(config, ignore=(*config.ignore, *more))
-    return config
+    profiles = tuple(
+        dataclasses.replace(p, config=with_overrides(p.config, codes, select, ignore))
+        for p in config.profiles
+    )
+    return dataclasses.replace(config, profiles=profiles)
 
 
 def enabled_codes(config: LintConfig, known_codes: Iterable[str]) -> frozenset[str]:

@@ -1,12 +1,11 @@
 """Which files `mlgate lint` reads.
 
-Folders are walked for `*.py` files, skipping what `.gitignore` files ignore (the ones inside the
-walked folders and, in a git repository, the ones above them up to the repository root, plus
-`.git/info/exclude`) and what `exclude`/`extend-exclude` name. Both use gitignore patterns
-(pathspec); `exclude` patterns are relative to the project root. `.git` folders are always
-skipped. Symbolic links to folders are
-not followed. Files named on the command line are taken as given: that is how pre-commit
-passes them.
+Folders are walked for `*.py` files and `*.ipynb` notebooks, skipping what `.gitignore` files
+ignore (the ones inside the walked folders and, in a git repository, the ones above them up to
+the repository root, plus `.git/info/exclude`) and what `exclude`/`extend-exclude` name. Both
+use gitignore patterns (pathspec); `exclude` patterns are relative to the project root. `.git`
+folders are always skipped. Symbolic links to folders are not followed. Files named on the
+command line are taken as given: that is how pre-commit passes them.
 """
 
 from __future__ import annotations
@@ -22,6 +21,7 @@ from mlgate.linters.base import Violation
 from mlgate.linters.config import LintConfig
 
 UNREADABLE = "MLG000"
+_SUFFIXES = (".py", ".ipynb")
 
 
 class Discovery(NamedTuple):
@@ -80,7 +80,7 @@ def _walk_folder(walk: _Walk, shown: str, folder: str, top: str, ignores: list[_
         is_dir = entry.is_dir(follow_symlinks=False)
         if is_dir and entry.name == ".git":
             continue
-        if not is_dir and not (entry.name.endswith(".py") and entry.is_file()):
+        if not is_dir and not (entry.name.endswith(_SUFFIXES) and entry.is_file()):
             continue
         if _skipped(walk, entry.path, top, ignores, is_dir):
             continue

@@ -1,82 +1,273 @@
-"""One lint run: discover the files, pick the rules for each, check them, collect findings."""
+"""One lint run: discover the files, pick the rules for each, check them, collect findings.
+
+Each file gets the settings of the first path profile matching it (or of `[tool.mlgate]`), then
+its `per-file-ignores`. With `RunOptions.cache`, results come from `.mlgate_cache/` when the
+file is unchanged (see `mlgate.linters.cache`); the files left to check are spread over
+`RunOptions.jobs` processes. Findings come back sorted, whatever the number of processes.
+"""
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib
 import os
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from types import ModuleType
 from typing import NamedTuple
 
 from pathspec import GitIgnoreSpec
 
-from mlgate.linters.base import Rule, Violation
+from mlgate.linters.anchors import Anchor
+from mlgate.linters.base import Cell, Rule, Violation
+from mlgate.linters.cache import Cache, ObjectStore, content_key, open_cache
+from mlgate.linters.checkfile import FileResult, check_data, is_syntax_only, read_bytes
 from mlgate.linters.config import LintConfig, enabled_codes, is_ignored
 from mlgate.linters.discovery import discover, relative_to_root
-from mlgate.linters.engine import SYNTAX_ERROR, Checker, lint_file, make_checker
+from mlgate.linters.engine import SYNTAX_ERROR, Checker, make_checker
+from mlgate.linters.parallel import map_chunks
+
+
+class RunOptions(NamedTuple):
+    """How to run: processes to use, and whether to use the result cache."""
+
+    jobs: int = 1
+    cache: bool = False
 
 
 class LintResult(NamedTuple):
-    """The sorted findings of a run and how many files it checked."""
+    """The sorted findings of a run, how many files it checked, and which.
+
+    `anchors[i]` is the anchor of `violations[i]` (see `mlgate.linters.anchors`).
+    """
 
     violations: list[Violation]
     files: int
+    anchors: tuple[Anchor, ...] = ()
+    checked: tuple[str, ...] = ()
+
+
+class Scope(NamedTuple):
+    """The settings for the files of one profile (name "" for `[tool.mlgate]` itself)."""
+
+    name: str
+    config: LintConfig
+    rules: Mapping[str, Rule]
+    per_file: tuple[tuple[GitIgnoreSpec, tuple[str, ...]], ...]
 
 
 class Plan(NamedTuple):
-    """Which rules run on which file: the enabled rules minus the file's `per-file-ignores`."""
+    """Which rules run on which file: profile, enabled rules, `per-file-ignores`."""
 
     config: LintConfig
     root: str
-    rules: Mapping[str, Rule]
-    per_file: tuple[tuple[GitIgnoreSpec, tuple[str, ...]], ...]
-    checkers: dict[tuple[str, ...], Checker]
+    base: Scope
+    profiles: tuple[tuple[GitIgnoreSpec, Scope], ...]
+    checkers: dict[tuple[str, tuple[str, ...]], Checker]
 
-    def ignored_for(self, path: str) -> tuple[str, ...]:
-        """The code prefixes `per-file-ignores` turns off for `path`."""
-        if not self.per_file:
+    def relative(self, path: str) -> str:
+        """`path` relative to the project root (posix), as patterns are written."""
+        return relative_to_root(os.path.abspath(path), self.root, os.getcwd())
+
+    def scope_for(self, path: str) -> Scope:
+        """The settings of the first profile whose paths match `path`, or the base ones."""
+        if self.profiles:
+            relative = self.relative(path)
+            for spec, scope in self.profiles:
+                if spec.match_file(relative):
+                    return scope
+        return self.base
+
+    def ignored_for(self, scope: Scope, path: str) -> tuple[str, ...]:
+        """The code prefixes the scope's `per-file-ignores` turns off for `path`."""
+        if not scope.per_file:
             return ()
-        absolute = os.path.abspath(path)
-        relative = relative_to_root(absolute, self.root, os.getcwd())
-        matched = (codes for spec, codes in self.per_file if spec.match_file(relative))
+        relative = self.relative(path)
+        matched = (codes for spec, codes in scope.per_file if spec.match_file(relative))
         return tuple(sorted({code for codes in matched for code in codes}))
 
-    def checker_for(self, ignored: tuple[str, ...]) -> Checker:
-        """The checker for a file whose ignored prefixes are `ignored` (built once per set)."""
-        checker = self.checkers.get(ignored)
+    def checker_for(self, scope: Scope, ignored: tuple[str, ...]) -> Checker:
+        """The checker for a file of `scope` whose ignored prefixes are `ignored`."""
+        checker = self.checkers.get((scope.name, ignored))
         if checker is None:
-            chosen = {c: r for c, r in self.rules.items() if not is_ignored(c, ignored)}
-            checker = self.checkers[ignored] = make_checker(chosen)
+            chosen = {c: r for c, r in scope.rules.items() if not is_ignored(c, ignored)}
+            checker = self.checkers[scope.name, ignored] = make_checker(chosen)
         return checker
 
 
 def make_plan(config: LintConfig, rules: Mapping[str, Rule]) -> Plan:
-    """The rules `config` enables, and the compiled `per-file-ignores` patterns."""
+    """The rules `config` and its profiles enable, and the compiled patterns."""
+    profiles = tuple(
+        (profile.spec(), _scope(profile.name, profile.config, rules)) for profile in config.profiles
+    )
+    root = str(config.root.resolve())
+    return Plan(config, root, _scope("", config, rules), profiles, {})
+
+
+def _scope(name: str, config: LintConfig, rules: Mapping[str, Rule]) -> Scope:
     enabled = enabled_codes(config, rules)
     chosen = {code: rule for code, rule in rules.items() if code in enabled}
     per_file = tuple(
         (GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores
     )
-    return Plan(config, str(config.root.resolve()), chosen, per_file, {})
+    return Scope(name, config, chosen, per_file)
 
 
-def lint_paths(paths: Iterable[str], config: LintConfig, rules: Mapping[str, Rule]) -> LintResult:
-    """Lint every Python file under `paths` with the rules `config` enables."""
+def lint_paths(
+    paths: Iterable[str],
+    config: LintConfig,
+    rules: Mapping[str, Rule],
+    run: RunOptions | None = None,
+) -> LintResult:
+    """Lint every Python file and notebook under `paths` with the rules `config` enables.
+
+    Without `run`, everything runs in this process and no cache is used.
+    """
     found = discover(paths, config)
-    plan = make_plan(config, rules)
-    violations = [v for v in found.errors if not is_ignored(v.code, config.ignore)]
+    return lint_files(found.files, config, rules, run, found.errors)
+
+
+def lint_files(
+    files: Sequence[str],
+    config: LintConfig,
+    rules: Mapping[str, Rule],
+    run: RunOptions | None = None,
+    errors: Sequence[Violation] = (),
+) -> LintResult:
+    """Lint exactly `files`; `errors` are findings of the discovery to report with them."""
+    pairs = [(v, Anchor(v.line, v.line, "<module>", "")) for v in errors]
+    pairs = [pair for pair in pairs if not is_ignored(pair[0].code, config.ignore)]
+    for result in check_files(files, config, rules, run or RunOptions()):
+        pairs.extend(zip(result.violations, result.anchors, strict=True))
+    pairs.sort(key=lambda pair: pair[0])
+    violations = [v for v, _ in pairs]
+    return LintResult(violations, len(files), tuple(a for _, a in pairs), tuple(files))
+
+
+def check_files(
+    files: Sequence[str], config: LintConfig, rules: Mapping[str, Rule], run: RunOptions
+) -> list[FileResult]:
+    """The result of each file, in order: from the cache, or checked (in parallel)."""
+    cache = open_cache(config.root, config_digest(config)) if run.cache else None
+    results: dict[str, FileResult] = {}
+    todo = [path for path in files if not _cached(cache, path, results)]
+    modules = _rule_modules(rules)
+    job = _Job(config, modules or (), cache.objects if cache else None)
+    work = functools.partial(_check_chunk, job, None if modules else rules)
+    jobs = run.jobs if modules else 1  # rules that are not modules cannot cross processes
+    for path, (result, key, stat) in zip(todo, map_chunks(work, todo, jobs), strict=True):
+        results[path] = result
+        if cache is not None and key and stat is not None:
+            cache.stats.record(path, stat, key)
+    if cache is not None:
+        cache.stats.save()
+    return [results[path] for path in files]
+
+
+def config_digest(config: LintConfig) -> str:
+    """A digest of the effective configuration, for the cache's salt."""
+    return hashlib.sha256(repr(config).encode("utf-8", "surrogateescape")).hexdigest()
+
+
+def _cached(cache: Cache | None, path: str, results: dict[str, FileResult]) -> bool:
+    if cache is None:
+        return False
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return False  # checked below, where reading it reports the problem
+    key = cache.stats.key_for(path, stat)
+    payload = cache.objects.load(key) if key else None
+    result = decode(payload) if payload is not None else None
+    if result is not None:
+        results[path] = result
+    return result is not None
+
+
+class _Job(NamedTuple):
+    """What a worker needs to check files: picklable, so it can cross to other processes."""
+
+    config: LintConfig
+    modules: tuple[tuple[str, str], ...]
+    objects: ObjectStore | None
+
+
+def _rule_modules(rules: Mapping[str, Rule]) -> tuple[tuple[str, str], ...] | None:
+    """(code, module name) for every rule when all are modules (importable in a worker)."""
+    if not all(isinstance(rule, ModuleType) for rule in rules.values()):
+        return None
+    return tuple((code, rule.__name__) for code, rule in rules.items())  # type: ignore[attr-defined]
+
+
+def _check_chunk(
+    job: _Job, rules: Mapping[str, Rule] | None, paths: Sequence[str]
+) -> list[tuple[FileResult, str, os.stat_result | None]]:
+    """Check `paths` (in a worker or in this process): (result, content key, stat) each."""
+    if rules is None:
+        rules = {code: importlib.import_module(name) for code, name in job.modules}
+    plan = make_plan(job.config, rules)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the parser's SyntaxWarnings are not mlgate's findings
-        for path in found.files:
-            violations.extend(lint_one(plan, path))
-    violations.sort()
-    return LintResult(violations, len(found.files))
+        return [_check_path(plan, job.objects, path) for path in paths]
 
 
-def lint_one(plan: Plan, path: str) -> list[Violation]:
-    """The findings for one file under `plan`, MLG000 included unless ignored."""
-    ignored = plan.ignored_for(path)
-    found = lint_file(path, plan.config.options, plan.checker_for(ignored))
-    if found and found[0].code == SYNTAX_ERROR:
-        drop = (*plan.config.ignore, *ignored)
-        return [] if is_ignored(SYNTAX_ERROR, drop) else found
-    return found
+def _check_path(
+    plan: Plan, objects: ObjectStore | None, path: str
+) -> tuple[FileResult, str, os.stat_result | None]:
+    try:
+        stat: os.stat_result | None = os.stat(path)
+    except OSError:
+        stat = None  # reading it below reports why
+    data = read_bytes(path)
+    if isinstance(data, FileResult):
+        return _without_ignored(plan, path, data), "", None
+    key = content_key(path, data)
+    payload = objects.load(key) if objects else None
+    result = decode(payload) if payload is not None else None
+    if result is None:
+        result = check_one(plan, path, data)
+        if objects is not None:
+            objects.store(key, encode(result))
+    return result, key, stat
+
+
+def check_one(plan: Plan, path: str, data: bytes) -> FileResult:
+    """The findings for the content `data` of `path` under `plan`."""
+    scope = plan.scope_for(path)
+    ignored = plan.ignored_for(scope, path)
+    checker = plan.checker_for(scope, ignored)
+    return _without_ignored(plan, path, check_data(path, data, scope.config.options, checker))
+
+
+def _without_ignored(plan: Plan, path: str, result: FileResult) -> FileResult:
+    """The result, minus an MLG000 finding that `ignore` or `per-file-ignores` turns off."""
+    if not is_syntax_only(result):
+        return result
+    scope = plan.scope_for(path)
+    drop = (*scope.config.ignore, *plan.ignored_for(scope, path))
+    return FileResult((), ()) if is_ignored(SYNTAX_ERROR, drop) else result
+
+
+def encode(result: FileResult) -> object:
+    """A cached result as JSON-ready lists."""
+    return {
+        "violations": [[*v[:5], list(v.cell) if v.cell else None] for v in result.violations],
+        "anchors": [list(a) for a in result.anchors],
+    }
+
+
+def _violation(row: list[object]) -> Violation:
+    path, line, col, code, message, cell = row
+    where = Cell(*cell) if isinstance(cell, list) else None
+    return Violation(path, line, col, code, message, where)  # type: ignore[arg-type]
+
+
+def decode(payload: object) -> FileResult | None:
+    """A cached result, or None when the payload is not one."""
+    try:
+        rows, anchors = payload["violations"], payload["anchors"]  # type: ignore[index]
+        violations = tuple(_violation(row) for row in rows)
+        return FileResult(violations, tuple(Anchor(*row) for row in anchors))
+    except (TypeError, KeyError, IndexError, ValueError):
+        return None  # not what this version writes: check the file again
