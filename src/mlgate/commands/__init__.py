@@ -9,7 +9,17 @@ from __future__ import annotations
 import argparse
 from typing import Protocol
 
-from mlgate.commands import init, ledger, ledger_branch, lint, package, releases, rule, rules
+from mlgate.commands import (
+    baseline,
+    init,
+    ledger,
+    ledger_branch,
+    lint,
+    package,
+    releases,
+    rule,
+    rules,
+)
 
 
 class Command(Protocol):
@@ -23,6 +33,7 @@ class Command(Protocol):
 
 
 COMMANDS: dict[str, Command] = {
+    "baseline": baseline,
     "init": init,
     "ledger": ledger,
     "ledger-branch": ledger_branch,

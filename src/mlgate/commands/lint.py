@@ -8,12 +8,29 @@ import sys
 from pathlib import Path
 
 from mlgate.errors import UsageError
+from mlgate.linters.adoption import (
+    against_baseline,
+    baseline_file,
+    changed_files,
+    describe_profile,
+    fix,
+    load_baseline,
+    on_changed_lines,
+    relinted,
+    stale_lines,
+)
 from mlgate.linters.atomic import write_atomic
-from mlgate.linters.config import load_lint_config
+from mlgate.linters.autofix import Fixer, load_fixer
+from mlgate.linters.baseline import BASELINE_FILE
+from mlgate.linters.cache import CACHE_DIR
+from mlgate.linters.changes import ChangeSet, changed_since
+from mlgate.linters.config import LintConfig, load_lint_config
+from mlgate.linters.discovery import discover
 from mlgate.linters.docs import all_rule_infos
+from mlgate.linters.parallel import default_jobs
 from mlgate.linters.registry import RULES
 from mlgate.linters.report import FORMATS, Report, render
-from mlgate.linters.run import lint_paths
+from mlgate.linters.run import LintResult, RunOptions, lint_files
 
 HELP = "check Python files for long functions, swallowed errors, untestable code, unsafe loading"
 
@@ -29,6 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     _add_selection_arguments(parser)
     _add_report_arguments(parser)
+    _add_adoption_arguments(parser)
+    _add_speed_arguments(parser)
 
 
 def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,6 +66,10 @@ def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--ignore", metavar="CODES", help="comma-separated codes or prefixes not to check"
     )
+    parser.add_argument(
+        "--show-profile", metavar="PATH",
+        help="print which profile, rules and options apply to PATH, and exit",
+    )  # fmt: skip
 
 
 def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
@@ -56,17 +79,118 @@ def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exit-zero", action="store_true", help="exit 0 even with findings")
 
 
+def _add_adoption_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--changed-since", metavar="REF",
+        help="report only findings on lines changed since the merge base of REF and HEAD "
+        "(function-level findings: on any line of the function)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--baseline", metavar="PATH|none",
+        help=f"report only findings not in this baseline (default: {BASELINE_FILE} at the "
+        "project root, when it exists); `none` ignores it",
+    )  # fmt: skip
+    parser.add_argument(
+        "--fix", action="store_true",
+        help="apply the safe fixes (needs mlgate[fix]), then report what is left",
+    )  # fmt: skip
+    parser.add_argument(
+        "--show-fixes", action="store_true",
+        help="print the safe fixes as a unified diff and change nothing",
+    )  # fmt: skip
+
+
+def _add_speed_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--no-cache", action="store_true",
+        help=f"check every file; neither read nor write {CACHE_DIR}/",
+    )  # fmt: skip
+    parser.add_argument(
+        "--jobs", type=_jobs, metavar="N", help="processes to check files with (default: all cores)"
+    )
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, not {text!r}")
+    return int(text)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Lint the paths and print or write the report; 1 when anything was found."""
+    """Lint the paths and print or write the report; 1 when anything new was found."""
+    _check_arguments(args)
+    config = load_lint_config(args.config, RULES, args.select, args.ignore)
+    if args.show_profile:
+        sys.stdout.write(describe_profile(config, args.show_profile, RULES))
+        return 0
+    fixer = load_fixer() if args.fix or args.show_fixes else None
+    changes = changed_since(args.changed_since, Path.cwd()) if args.changed_since else None
+    result = _lint(args, config, changes)
+    if fixer is not None and args.show_fixes:
+        return _show_fixes(fixer, result, changes)
+    if fixer is not None:
+        result = _fix(fixer, result, changes, config)
+    result = _ratchet(result, args.baseline, config.root)
+    if changes is not None:
+        result = on_changed_lines(result, changes)
+    _report(args, result)
+    return 0 if args.exit_zero or not result.violations else 1
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
     if args.statistics and args.format not in ("text", "json"):
         raise UsageError("--statistics works with --format text or json")
-    config = load_lint_config(args.config, RULES, args.select, args.ignore)
-    result = lint_paths(args.paths, config, RULES)
+    if args.fix and args.show_fixes:
+        raise UsageError("--fix writes the fixes and --show-fixes only shows them: pick one")
+
+
+def _lint(args: argparse.Namespace, config: LintConfig, changes: ChangeSet | None) -> LintResult:
+    options = RunOptions(args.jobs or default_jobs(), cache=not args.no_cache)
+    found = discover(args.paths, config)
+    files = found.files if changes is None else changed_files(found.files, changes)
+    return lint_files(files, config, RULES, options, found.errors)
+
+
+def _show_fixes(fixer: Fixer, result: LintResult, changes: ChangeSet | None) -> int:
+    done = fix(result if changes is None else on_changed_lines(result, changes), fixer, False)
+    sys.stdout.write("".join(done.diffs))
+    _note(f"{done.resolved} fix(es) in {len(done.files)} file(s); --fix applies them")
+    return 1 if done.files else 0
+
+
+def _fix(
+    fixer: Fixer, result: LintResult, changes: ChangeSet | None, config: LintConfig
+) -> LintResult:
+    done = fix(result if changes is None else on_changed_lines(result, changes), fixer, True)
+    if done.files:
+        _note(f"fixed {done.resolved} finding(s) in {len(done.files)} file(s)")
+    return relinted(result, done.files, config, RULES)
+
+
+def _ratchet(result: LintResult, option: str | None, root: Path) -> LintResult:
+    path = baseline_file(option, root)
+    baseline = load_baseline(path, root) if path is not None else None
+    if baseline is None:
+        if option and path is not None:
+            raise UsageError(f"--baseline {option}: no such file; create it with `mlgate baseline`")
+        return result
+    ratchet = against_baseline(result, baseline, root)
+    known = len(result.violations) - len(ratchet.result.violations)
+    _note(f"{known} finding(s) known to the baseline {path} not reported")
+    _note(*stale_lines(ratchet.comparison))
+    return ratchet.result
+
+
+def _note(*lines: str) -> None:
+    for line in lines:
+        print(f"mlgate: {line}", file=sys.stderr)
+
+
+def _report(args: argparse.Namespace, result: LintResult) -> None:
     infos = {info.code: info for info in all_rule_infos(RULES)}
     color = args.output is None and _is_terminal()
     report = Report(result.violations, result.files, infos, color, args.statistics)
     emit(render(report, args.format), args.output)
-    return 0 if args.exit_zero or not result.violations else 1
 
 
 def emit(text: str, output: Path | None) -> None:

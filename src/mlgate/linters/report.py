@@ -60,8 +60,15 @@ def _text(report: Report) -> str:
 
 def _text_line(v: Violation, color: bool) -> str:
     if color:
-        return f"{_BOLD}{v.path}{_RESET}:{v.line}:{v.col + 1}: {_RED}{v.code}{_RESET} {v.message}"
-    return f"{v.path}:{v.line}:{v.col + 1}: {v.code} {v.message}"
+        return f"{_BOLD}{v.path}{_RESET}:{_position(v)}: {_RED}{v.code}{_RESET} {v.message}"
+    return f"{v.path}:{_position(v)}: {v.code} {v.message}"
+
+
+def _position(v: Violation) -> str:
+    """`line:col`, or `cell N:line L:col` in a notebook."""
+    if v.cell is not None:
+        return f"cell {v.cell.number}:line {v.cell.line}:{v.col + 1}"
+    return f"{v.line}:{v.col + 1}"
 
 
 def _summary(report: Report) -> str:
@@ -87,7 +94,7 @@ def _json(report: Report) -> str:
 
 def _json_finding(report: Report, v: Violation) -> dict[str, Any]:
     meta = report.rules.get(v.code)
-    return {
+    found = {
         "path": v.path,
         "line": v.line,
         "column": v.col + 1,
@@ -96,6 +103,9 @@ def _json_finding(report: Report, v: Violation) -> dict[str, Any]:
         "message": v.message,
         "url": meta.url if meta else None,
     }
+    if v.cell is not None:
+        found.update(cell=v.cell.number, cell_line=v.cell.line)
+    return found
 
 
 def _github(report: Report) -> str:
@@ -140,7 +150,7 @@ def _md_code(report: Report, code: str) -> str:
 def _markdown_findings(violations: list[Violation]) -> list[str]:
     rows = ["| Location | Code | Message |", "| --- | --- | --- |"]
     rows.extend(
-        f"| `{_md(v.path)}:{v.line}:{v.col + 1}` | {v.code} | {_md(v.message)} |"
+        f"| `{_md(v.path)}:{_position(v)}` | {v.code} | {_md(v.message)} |"
         for v in violations[:_MARKDOWN_ROWS]
     )
     if len(violations) > _MARKDOWN_ROWS:
@@ -193,6 +203,8 @@ def _sarif_result(v: Violation, index: Mapping[str, int]) -> dict[str, Any]:
     }
     if v.code in index:
         result["ruleIndex"] = index[v.code]
+    if v.cell is not None:
+        result["properties"] = {"cell": v.cell.number, "cellLine": v.cell.line}
     return result
 
 
@@ -202,7 +214,9 @@ def _sarif_location(v: Violation) -> dict[str, Any]:
         artifact = {"uri": path.as_uri()}
     else:
         artifact = {"uri": quote(path.as_posix()), "uriBaseId": "%SRCROOT%"}
-    region = {"startLine": v.line, "startColumn": v.col + 1}
+    region = {"startLine": v.line}
+    if v.cell is None:  # in a notebook the column is in the cell, not in the file's line
+        region["startColumn"] = v.col + 1
     return {"artifactLocation": artifact, "region": region}
 
 
