@@ -7,8 +7,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from gitrepo import GitRepo
 
+from gitrepo import GitRepo
 from mlgate.errors import ConfigError, GateError
 from mlgate.linters.base import Violation
 from mlgate.linters.baseline import (

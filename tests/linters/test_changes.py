@@ -6,8 +6,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gitrepo import GitRepo
 
+from gitrepo import GitRepo
 from mlgate.errors import UsageError
 from mlgate.linters.changes import FileChanges, changed_since, parse_diff
 

@@ -76,28 +76,6 @@ def check_source(
     return check_tree(FileContext(path, split_lines(source), parsed, options), rules)
 
 
-def lint_file(path: str, options: Options, checker: Checker) -> list[Violation]:
-    """Read, parse and check one file, honouring `# noqa`; problems reading it are MLG000."""
-    source = read_source(path)
-    if isinstance(source, Violation):
-        return [source]
-    parsed = parse_source(source, path)
-    if isinstance(parsed, Violation):
-        return [parsed]
-    lines = split_lines(source)
-    return apply_noqa(run_checker(FileContext(path, lines, parsed, options), checker), lines)
-
-
-def read_source(path: str) -> str | Violation:
-    """The text of a Python file, decoded as Python does (BOM, PEP 263 coding cookie)."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as err:
-        return Violation(path, 1, 0, SYNTAX_ERROR, f"cannot read the file: {err.strerror}")
-    return decode_source(data, path)
-
-
 def decode_source(data: bytes, path: str) -> str | Violation:
     """Decode `data` with its BOM or coding cookie (default UTF-8), or say why it cannot be."""
     try:

@@ -90,14 +90,14 @@ def _roots(patterns: Sequence[str]) -> dict[str, list[str]]:
 
 
 def _modules(node: ast.Import | ast.ImportFrom, path: str) -> Iterator[str]:
-    """The dotted modules a statement imports, the `from` module's own names included."""
+    """The dotted modules a statement imports: the `from` module, then its names."""
     if isinstance(node, ast.Import):
         yield from (alias.name for alias in node.names)
         return
     base = _package(node, path)
     if base:
-        yield from (f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
         yield base
+        yield from (f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
 
 
 def _package(node: ast.ImportFrom, path: str) -> str:
