@@ -187,3 +187,15 @@ def test_an_invalid_pyproject_is_reported_and_left_alone(
 def test_the_manual_steps_name_the_environment_and_branch_protection() -> None:
     assert "required reviewers" in MANUAL_STEPS[0]
     assert "`mlgate / mlgate lint`" in MANUAL_STEPS[1]
+
+
+def test_the_written_configuration_is_accepted_by_mlgate_lint(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "model.py").write_text("def predict(x):\n    return x\n", "utf-8")
+    init_repo(tmp_path)
+    capsys.readouterr()
+    config = str(tmp_path / "pyproject.toml")
+    assert main(["lint", "--config", config, str(tmp_path / "src")]) == 0
+    assert capsys.readouterr().err == ""

@@ -112,7 +112,7 @@ def zizmor(paths: list[Path]) -> list[str]:
         text=True,
         check=False,
     )
-    assert done.returncode in {0, 14}, done.stderr
+    assert done.returncode == 0 or 10 <= done.returncode <= 14, done.stderr  # 1x: findings
     findings = json.loads(done.stdout)
     keys = [(item["ident"], item["locations"][0]["symbolic"]["key"]) for item in findings]
     return [f"{ident}: {key.get('Local', {}).get('verbatim_path', key)}" for ident, key in keys]
@@ -184,6 +184,8 @@ def test_workflows_start_with_no_permissions_and_grant_per_job(path: Path) -> No
 @pytest.mark.parametrize("path", ALL_YAML, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_action_is_pinned_to_a_commit_with_its_version(path: Path) -> None:
     for line in uses_lines(path):
+        if path.name == "ci.yml" and line.startswith("./.github/workflows/mlgate-"):
+            continue  # mlgate's own CI calls the reusable workflows of the same commit
         if line.startswith("./"):
             pytest.fail(f"{path}: `uses: {line}` resolves in the caller's repository")
         assert PINNED.match(line), f"{path}: `uses: {line}` is not pinned to a commit SHA"
