@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from mlgate.cli import main
+from mlgate.cli import build_parser, main
 
 PYPROJECT = """\
 [project]
@@ -144,3 +149,37 @@ def test_verify_refuses_a_missing_package(
 ) -> None:
     assert main(["package", "verify", str(tmp_path / "x.mlpkg")]) == 2
     assert "no such package file" in capsys.readouterr().err
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_readme_package_commands_parse() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Model packages", 1)[1]
+    commands = re.findall(r"^\$ (mlgate .*)$", section, flags=re.MULTILINE)
+    assert len(commands) >= 3
+    for command in commands:
+        args = build_parser().parse_args(shlex.split(command)[1:])
+        assert args.command == "package"
+
+
+def test_pre_commit_hook_scans_model_files(tmp_path: Path) -> None:
+    """A real pre-commit run of the `mlgate-scan-models` hook definition on a git repository."""
+    hooks = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text(encoding="utf-8"))
+    (hook,) = [hook for hook in hooks if hook["id"] == "mlgate-scan-models"]
+    local = {**hook, "language": "system", "entry": f"{sys.executable} -m mlgate package scan"}
+    config = {"repos": [{"repo": "local", "hooks": [local]}]}
+    (tmp_path / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
+    (tmp_path / "model.pkl").write_bytes(pickle.dumps(Evil(), protocol=4))
+    (tmp_path / "weights.npy").write_bytes(b"\x93NUMPY\x01\x00\x16\x00{'descr': '<f8'}     \n")
+    (tmp_path / "notes.txt").write_bytes(pickle.dumps(Evil()))  # not a model file name
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / ".cache")}
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run(["git", "add", "."], cwd=tmp_path, check=True)
+    done = subprocess.run(
+        ["pre-commit", "run", "--all-files"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 1
+    assert "model.pkl: byte 28: imports posix.system, which can run code" in done.stdout
+    assert "scanned 2 file(s): 1 finding(s) in 1 file(s)" in done.stdout

@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import os
+import random
 import subprocess
 import tarfile
 from pathlib import Path
@@ -320,3 +321,18 @@ def test_parse_manifest_rejects_bad_documents() -> None:
         parse_manifest(b'{"schema":1}')
     with pytest.raises(PackageError, match="'name' must be a str"):
         parse_manifest(b'{"schema":1,"name":3}')
+
+
+def test_incompressible_weights_are_stored_and_text_is_deflated(tmp_path: Path) -> None:
+    pyproject = PYPROJECT.replace('"models/*.joblib"', '"models/*.joblib", "models/*.safetensors"')
+    root = make_project(tmp_path / "proj", pyproject)
+    noise = random.Random(7).randbytes(2 * 1024 * 1024)
+    (root / "models" / "weights.safetensors").write_bytes(noise)
+    stored = build(root)
+    payload = sum(entry.size for entry in stored.manifest.files)
+    assert stored.path.stat().st_size > payload
+    assert stored.manifest.formats == ("joblib", "safetensors")
+    assert read_package(stored.path) == stored
+    (root / "models" / "weights.safetensors").write_bytes(b"0.5," * 512 * 1024)
+    deflated = build(root)
+    assert deflated.path.stat().st_size < payload / 10
