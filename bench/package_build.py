@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import pickle
+import pickletools
 import statistics
 import sys
 import tempfile
@@ -77,14 +78,15 @@ def bench_scan(root: Path, repeat: int) -> None:
     seconds = median_seconds(lambda _: scan_file(joblib_file, policy), repeat)
     print(f"scan joblib {size:.0f} MB of array data: {seconds * 1000:.1f} ms")
     dense = root / "dense.pkl"
-    rows = [{"id": index, "score": index / 7, "label": f"c{index % 10}"} for index in range(200_000)]
+    rows = [{"id": i, "score": i / 7, "label": f"c{i % 10}"} for i in range(200_000)]
     dense.write_bytes(pickle.dumps(rows, protocol=4))
-    opcodes = sum(1 for _ in __import__("pickletools").genops(dense.read_bytes()))
+    opcodes = sum(1 for _ in pickletools.genops(dense.read_bytes()))
     seconds = median_seconds(lambda _: scan_file(dense, policy), repeat)
     megabytes = dense.stat().st_size / 1e6
+    rate = opcodes / seconds / 1e6
     print(
         f"scan opcode-dense pickle: {megabytes:.1f} MB, {opcodes / 1e6:.2f} M opcodes in "
-        f"{seconds:.2f} s ({opcodes / seconds / 1e6:.2f} M opcodes/s, {megabytes / seconds:.1f} MB/s)"
+        f"{seconds:.2f} s ({rate:.2f} M opcodes/s, {megabytes / seconds:.1f} MB/s)"
     )
 
 

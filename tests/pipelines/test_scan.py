@@ -21,6 +21,7 @@ from typing import Any
 import joblib
 import numpy as np
 import pytest
+from joblib.numpy_pickle import NumpyArrayWrapper
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -418,3 +419,60 @@ def test_scan_paths_walks_folders_for_model_suffixes(tmp_path: Path) -> None:
     write(tmp_path, "x.npz", b"")
     reports = scan_paths([tmp_path / "deep"], build_policy(ScanConfig()))
     assert [report.path for report in reports] == [str(tmp_path / "deep" / "er" / "m.pkl")]
+
+
+def wrapper_file(tmp_path: Path, wrapper: NumpyArrayWrapper, data: bytes) -> Path:
+    """A joblib-style file: the pickled wrapper, `data` where joblib puts the array, STOP."""
+    pickled = pickle.dumps(wrapper, protocol=4)
+    assert pickled.endswith(b"b.")
+    return write(tmp_path, "crafted.joblib", pickled[:-1] + data + b".")
+
+
+def wrapper(dtype: object, shape: object = (2,), alignment: object = 16) -> NumpyArrayWrapper:
+    made = NumpyArrayWrapper(np.ndarray, (2,), "C", np.dtype("f8"))
+    made.dtype, made.shape, made.numpy_array_alignment_bytes = dtype, shape, alignment
+    return made
+
+
+@pytest.mark.parametrize(
+    ("dtype", "shape", "data"),
+    [
+        (np.dtype("<f8"), (2,), b"\x03\xff\xff\xff" + b"\0" * 16),
+        (np.dtype("U3"), (2, 1), b"\x01\xff" + b"\0" * 24),
+        (np.dtype("S5"), (), b"\x10" + b"\xff" * 16 + b"\0" * 5),
+        (np.dtype([("a", "i2"), ("b", "f4", (3,))]), (2,), b"\x01\xff" + b"\0" * 28),
+        (np.dtype("M8[ns]"), (1,), b"\x01\xff" + b"\0" * 8),
+    ],
+)
+def test_crafted_wrappers_are_sized_like_joblib(
+    tmp_path: Path, dtype: object, shape: object, data: bytes
+) -> None:
+    path = wrapper_file(tmp_path, wrapper(dtype, shape), data)
+    assert scan(path, packs=("numpy",)).findings == ()
+
+
+@pytest.mark.parametrize(
+    ("made", "data", "message"),
+    [
+        (wrapper(np.dtype("f8")), b"c" + b"\0" * 16, "has no valid padding length"),
+        (wrapper(np.dtype("f8")), b"\x02\xffA" + b"\0" * 16, "has padding joblib never writes"),
+        (wrapper("f8"), b"", "the wrapper has no readable dtype"),
+        (wrapper(np.dtype("f8"), shape=[2]), b"", "the wrapper shape is not a tuple"),
+        (wrapper(np.dtype("f8"), alignment=1000), b"", "the wrapper alignment is not a small"),
+    ],
+)
+def test_crafted_wrappers_that_joblib_would_not_write(
+    tmp_path: Path, made: NumpyArrayWrapper, data: bytes, message: str
+) -> None:
+    report = scan(wrapper_file(tmp_path, made, data), packs=("numpy",))
+    assert [finding.message.split(": ", 1)[0] for finding in report.findings] == [
+        "malformed pickle"
+    ]
+    assert message in report.findings[0].message
+
+
+def test_object_dtype_in_a_structured_wrapper_is_a_nested_pickle(tmp_path: Path) -> None:
+    nested = pickle.dumps(Evil(), protocol=5)
+    made = wrapper(np.dtype([("o", "O"), ("x", "i4")]))
+    report = scan(wrapper_file(tmp_path, made, nested), packs=("numpy",))
+    assert [finding.name for finding in report.findings] == ["posix.system"]

@@ -23,7 +23,7 @@ import zlib
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from mlgate.pipelines.scan.opcodes import WRAPPER, Budget, Import, Problem, scan_stream
+from mlgate.pipelines.scan.opcodes import WRAPPER, Budget, Import, Problem, at_end, scan_stream
 
 PICKLE_SUFFIXES = frozenset(
     {".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".bin", ".sav", ".dill", ".p"}
@@ -90,7 +90,7 @@ def _pickle_file(
     large = _too_large(size, limits, None)
     if large:
         return _pickle_format(suffix, []), [large]
-    section, legacy = _pickles(stream, None, Budget(limits.max_opcodes))
+    section, legacy = _pickles(stream, None, Budget(limits.max_opcodes), joblib=True)
     return "pytorch-legacy" if legacy else _pickle_format(suffix, section.imports), [section]
 
 
@@ -99,12 +99,18 @@ def _pickle_format(suffix: str, imports: list[Import]) -> str:
     return "joblib" if joblib else "pickle"
 
 
-def _pickles(stream: IO[bytes], member: str | None, budget: Budget) -> tuple[Section, bool]:
-    """Every pickle stream until the end of the data (or the raw tensors of legacy torch)."""
+def _pickles(
+    stream: IO[bytes], member: str | None, budget: Budget, joblib: bool = False
+) -> tuple[Section, bool]:
+    """Every pickle stream until the end of the data (or the raw tensors of legacy torch).
+
+    `joblib` is for whole files, which `joblib.load` may read; members of zip archives and
+    `.npy` data are read by plain unpicklers.
+    """
     section = Section(member, [], [])
     count, legacy = 0, False
-    while not section.problems and _more(stream):
-        result = scan_stream(stream, budget)
+    while not _unreadable(section) and not at_end(stream):
+        result = scan_stream(stream, budget, joblib)
         section.imports.extend(result.imports)
         section.problems.extend(result.problems)
         count += 1
@@ -116,13 +122,9 @@ def _pickles(stream: IO[bytes], member: str | None, budget: Budget) -> tuple[Sec
     return section, legacy
 
 
-def _more(stream: IO[bytes]) -> bool:
-    """Whether anything follows the current position."""
-    position = stream.tell()
-    if stream.read(1):
-        stream.seek(position)
-        return True
-    return False
+def _unreadable(section: Section) -> bool:
+    """Whether reading stopped on a stream that could not be read to its end."""
+    return any(problem.kind != "unsafe" for problem in section.problems)
 
 
 def _codec(head: bytes, suffix: str) -> str | None:

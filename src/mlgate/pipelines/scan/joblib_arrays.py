@@ -3,8 +3,12 @@
 `joblib.dump` replaces every numpy array by a `NumpyArrayWrapper` (subclass, shape, order,
 dtype, allow_mmap, numpy_array_alignment_bytes) and writes the array data right after the
 wrapper's BUILD opcode: for an object dtype, a nested pickle; otherwise one padding-length byte
-and that many padding bytes (when the wrapper has an alignment), then `prod(shape) * itemsize`
+and that many 0xff bytes (when the wrapper has an alignment), then `prod(shape) * itemsize`
 raw bytes. joblib's loader reads exactly that much, so the scanner steps over exactly that much.
+
+Those bytes are data to `joblib.load` but opcodes to `pickle.load`: a file holding wrappers is
+checked as joblib reads it, and must be loaded with `joblib.load` (it cannot be loaded with
+`pickle.load` anyway, unless it was crafted to be).
 The dtype is read from its pickled form `numpy.dtype(kind, align, copy)` + BUILD state
 `(version, byteorder, subarray, names, fields, elsize, alignment, flags[, metadata])`.
 """
@@ -25,28 +29,38 @@ class ArrayLayout(NamedTuple):
     """How the array data follows the wrapper in the file."""
 
     nested_pickle: bool
-    padded: bool = False
+    alignment: int = 0
     nbytes: int = 0
 
 
 def array_layout(state: object) -> ArrayLayout | str:
     """The layout for a wrapper's BUILD state, or why it cannot be known."""
-    if not isinstance(state, dict):
-        return "the wrapper state is not a dict"
-    dtype = state.get("dtype")
-    shape = state.get("shape")
-    if not isinstance(dtype, Obj):
-        return "the wrapper has no readable dtype"
-    if not isinstance(shape, tuple) or not all(_size(item) for item in shape):
-        return "the wrapper shape is not a tuple of integers"
+    fields = _wrapper_fields(state)
+    if isinstance(fields, str):
+        return fields
+    dtype, shape, alignment = fields
     item = _dtype(dtype, 0)
     if isinstance(item, str):
         return item
     itemsize, has_object = item
     if has_object:
         return ArrayLayout(nested_pickle=True)
-    padded = state.get("numpy_array_alignment_bytes") is not None
-    return ArrayLayout(False, padded, math.prod(shape) * itemsize)
+    return ArrayLayout(False, alignment, math.prod(shape) * itemsize)
+
+
+def _wrapper_fields(state: object) -> tuple[Obj, tuple[int, ...], int] | str:
+    """(dtype, shape, alignment) of a wrapper state, or why they cannot be read."""
+    if not isinstance(state, dict):
+        return "the wrapper state is not a dict"
+    dtype, shape = state.get("dtype"), state.get("shape")
+    alignment = state.get("numpy_array_alignment_bytes") or 0
+    if not isinstance(dtype, Obj):
+        return "the wrapper has no readable dtype"
+    if not isinstance(shape, tuple) or not all(_size(item) for item in shape):
+        return "the wrapper shape is not a tuple of integers"
+    if not _size(alignment) or alignment > 255:
+        return "the wrapper alignment is not a small integer"
+    return dtype, shape, alignment
 
 
 def _size(value: object) -> bool:

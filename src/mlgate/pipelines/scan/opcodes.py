@@ -29,10 +29,11 @@ class Import(NamedTuple):
 
 
 class Problem(NamedTuple):
-    """Something that makes a stream impossible to check (or plainly unsafe)."""
+    """Something that makes a stream unsafe (`unsafe`), unreadable, or too big (`limit`)."""
 
     offset: int
     message: str
+    kind: str = "unreadable"
 
 
 class StreamResult(NamedTuple):
@@ -64,18 +65,38 @@ class Budget:
         self.left = opcodes
 
 
-def scan_stream(stream: IO[bytes], budget: Budget) -> StreamResult:
-    """Read one pickle stream from the current position of `stream` up to its STOP."""
-    machine = Machine(stream, budget)
+def scan_stream(stream: IO[bytes], budget: Budget, joblib: bool = False) -> StreamResult:
+    """Read one pickle stream from the current position of `stream` up to its STOP.
+
+    With `joblib`, the array data joblib writes after each `NumpyArrayWrapper` is stepped over
+    the way `joblib.load` does (padding included, and checked to be what joblib writes).
+    Without it, the stream is read the way `pickle.load` reads it.
+    """
+    machine = Machine(stream, budget, joblib)
+    execute(machine)
+    return StreamResult(machine.imports, machine.problems, machine.value)
+
+
+def execute(machine: Machine) -> None:
+    """Run `machine` to its STOP, turning every way a stream can fail into a problem."""
     try:
         machine.run()
     except TooManyOpcodes:
-        machine.problem(f"more than {budget.limit} opcodes: raise max-opcodes to read it all")
+        message = f"more than {machine.budget.limit} opcodes: raise max-opcodes to read it all"
+        machine.problem(message, "limit")
     except Malformed as err:
         machine.problem(f"malformed pickle: {err}")
     except ValueError as err:
         machine.problem(_describe(err))
-    return StreamResult(machine.imports, machine.problems, machine.value)
+
+
+def at_end(stream: IO[bytes]) -> bool:
+    """Whether nothing follows the current position of `stream`."""
+    position = stream.tell()
+    if stream.read(1):
+        stream.seek(position)
+        return False
+    return True
 
 
 def _describe(err: ValueError) -> str:
@@ -88,9 +109,10 @@ def _describe(err: ValueError) -> str:
 class Machine:
     """The unpickler's state, with inert values."""
 
-    def __init__(self, stream: IO[bytes], budget: Budget) -> None:
+    def __init__(self, stream: IO[bytes], budget: Budget, joblib: bool = False) -> None:
         self.stream = stream
         self.budget = budget
+        self.joblib = joblib
         self.stack: list[object] = []
         self.metastack: list[list[object]] = []
         self.memo: dict[int, object] = {}
@@ -131,16 +153,18 @@ class Machine:
         self._skip_raw(layout)
 
     def _skip_raw(self, layout: ArrayLayout) -> None:
-        if layout.padded:
-            padding = self.stream.read(1)
-            if not padding:
-                raise Malformed("truncated before a joblib array")
-            self.stream.seek(padding[0], 1)
+        """joblib's padding (one length byte, then that many 0xff) and the array bytes."""
+        if layout.alignment:
+            length = self.stream.read(1)
+            if not length or not 1 <= length[0] <= layout.alignment:
+                raise Malformed(f"joblib array at {self.offset} has no valid padding length")
+            if self.stream.read(length[0]) != b"\xff" * length[0]:
+                raise Malformed(f"joblib array at {self.offset} has padding joblib never writes")
         self.stream.seek(layout.nbytes, 1)
 
-    def problem(self, message: str) -> None:
+    def problem(self, message: str, kind: str = "unreadable") -> None:
         """Record a problem at the current opcode."""
-        self.problems.append(Problem(self.offset, message))
+        self.problems.append(Problem(self.offset, message, kind))
 
     def record(self, module: str, name: str) -> Global:
         """Record an import the way the unpickler resolves it (Python 2 names mapped)."""
@@ -261,14 +285,14 @@ def _marked_list(machine: Machine, arg: Any) -> None:
 
 def _marked_dict(machine: Machine, arg: Any) -> None:
     target: dict[Any, object] = {}
-    _set_items(target, machine.pop_mark())
+    _set_items(machine, target, machine.pop_mark())
     machine.push(target)
 
 
-def _set_items(target: object, items: list[object]) -> None:
+def _set_items(machine: Machine, target: object, items: list[object]) -> None:
     if len(items) % 2:
         raise Malformed("odd number of items for a dict")
-    if isinstance(target, dict):
+    if machine.joblib and isinstance(target, dict):
         for key, value in zip(items[::2], items[1::2], strict=True):
             if _hashable(key):
                 target[key] = value
@@ -285,26 +309,26 @@ def _hashable(value: object) -> bool:
 def _append(machine: Machine, arg: Any) -> None:
     value = machine.pop()
     target = machine.peek()
-    if isinstance(target, list):
+    if machine.joblib and isinstance(target, list):
         target.append(value)
 
 
 def _appends(machine: Machine, arg: Any) -> None:
     items = machine.pop_mark()
     target = machine.peek()
-    if isinstance(target, list):
+    if machine.joblib and isinstance(target, list):
         target.extend(items)
 
 
 def _setitem(machine: Machine, arg: Any) -> None:
     value = machine.pop()
     key = machine.pop()
-    _set_items(machine.peek(), [key, value])
+    _set_items(machine, machine.peek(), [key, value])
 
 
 def _setitems(machine: Machine, arg: Any) -> None:
     items = machine.pop_mark()
-    _set_items(machine.peek(), items)
+    _set_items(machine, machine.peek(), items)
 
 
 def _additems(machine: Machine, arg: Any) -> None:
@@ -334,7 +358,8 @@ def _memoize(machine: Machine, arg: Any) -> None:
 
 
 def _extension(machine: Machine, arg: Any) -> None:
-    machine.problem(f"imports through the copyreg extension registry (code {arg}): not checkable")
+    message = f"imports through the copyreg extension registry (code {arg}): not checkable"
+    machine.problem(message, "unsafe")
     machine.push(UNKNOWN)
 
 
@@ -360,7 +385,8 @@ def _stack_global(machine: Machine, arg: Any) -> None:
     if isinstance(module, str) and isinstance(name, str):
         machine.push(machine.record(module, name))
         return
-    machine.problem("STACK_GLOBAL imports a name that is not a constant string: not checkable")
+    message = "STACK_GLOBAL imports a name that is not a constant string: not checkable"
+    machine.problem(message, "unsafe")
     machine.push(UNKNOWN)
 
 
@@ -392,7 +418,7 @@ def _obj(machine: Machine, arg: Any) -> None:
 def _build(machine: Machine, arg: Any) -> None:
     state = machine.pop()
     target = machine.peek()
-    if isinstance(target, Obj):
+    if machine.joblib and isinstance(target, Obj):
         target.state = state
         if target.cls == WRAPPER:
             machine.array = target
