@@ -405,7 +405,7 @@ if __name__ == "__main__":
 
 PRE_COMMIT = TEMPLATES / "pre-commit-config.yaml"
 #: Hooks of this repository the template names that other parts of mlgate are still adding.
-PENDING_HOOKS = frozenset({"mlgate-scan-models"})
+PENDING_HOOKS: frozenset[str] = frozenset()
 
 
 def template_hooks() -> list[Any]:
