@@ -38,6 +38,8 @@ NEAREST_PYLINT = (
     "too-many-statements,too-many-arguments,too-many-positional-arguments,"
     "broad-exception-caught,bare-except,global-statement"
 )
+PYLINT_TEMPLATE = "{path}:{line}:{column}: {msg_id} {msg}"
+BANDIT_TEMPLATE = "{relpath}:{line}:{col}: {test_id} {msg}"
 FLAKE8_PINS = ("flake8==7.5.0", "mccabe==0.7.0", "pycodestyle==2.15.0", "pyflakes==4.1.0")
 PLUGIN_PINS = (
     "flake8-functions==0.1.0",
@@ -71,6 +73,9 @@ FLAKE8 = "flake8 defaults (-j1)"
 FLAKE8_MLGATE = "flake8 defaults + mlgate plugin (-j1)"
 
 
+Results = dict[str, list["Sample"]]
+
+
 class BenchError(Exception):
     """Something the benchmark cannot go on without; the message says what to do."""
 
@@ -90,6 +95,8 @@ class Tool(NamedTuple):
     name: str
     venv: str
     argv: tuple[str, ...]
+    slow: bool = False  # runs ``--slow-repeat`` times instead of ``--repeat``
+    counts: bool = True  # prints one line per finding
 
 
 class Sample(NamedTuple):
@@ -140,8 +147,8 @@ def mlgate_tools(lint_help: str) -> tuple[Tool, ...]:
     cold = ("--no-cache",) if "--no-cache" in lint_help else ()
     lint = ("mlgate", "lint", "--exit-zero", *cold)
     rows = [
-        Tool(FLOOR, "mlgate", (*floor, ".")),
-        Tool("ast.parse + ast.walk (1 process)", "mlgate", (*floor, "--walk", ".")),
+        Tool(FLOOR, "mlgate", (*floor, "."), counts=False),
+        Tool("ast.parse + ast.walk (1 process)", "mlgate", (*floor, "--walk", "."), counts=False),
         Tool(LINT, "mlgate", (*lint, *single, ".")),
     ]
     if single:
@@ -164,7 +171,7 @@ def other_tools() -> tuple[Tool, ...]:
         "--disable=all",
         f"--enable={NEAREST_PYLINT}",
     )
-    pylint += ("--max-statements=20", "--exit-zero", "--msg-template={path}:{line}:{column}: {msg}")
+    pylint += ("--max-statements=20", "--exit-zero", f"--msg-template={PYLINT_TEMPLATE}")
     ruff = ("ruff", "check", "--isolated", "--no-cache", "--no-respect-gitignore", "--exit-zero")
     bandit = ("bandit", "-q", "-r", ".", "-f", "custom", "--exit-zero")
     return (
@@ -173,21 +180,21 @@ def other_tools() -> tuple[Tool, ...]:
             "tools",
             (*ruff, "--output-format=concise", f"--select={NEAREST_RUFF}", "."),
         ),
-        Tool(PLUGINS_J1, "tools", (*plugins, "-j1", ".")),
-        Tool("flake8 + functions, bugbear, bandit (-j2)", "tools", (*plugins, "-j2", ".")),
-        Tool("pylint, nearest checks (-j1)", "tools", (*pylint, "-j1", "{files}")),
-        Tool("pylint, nearest checks (-j2)", "tools", (*pylint, "-j2", "{files}")),
+        Tool(PLUGINS_J1, "tools", (*plugins, "-j1", "."), slow=True),
         Tool(
-            "bandit", "tools", (*bandit, "--msg-template={relpath}:{line}:{col}: {test_id} {msg}")
+            "flake8 + functions, bugbear, bandit (-j2)", "tools", (*plugins, "-j2", "."), slow=True
         ),
+        Tool("pylint, nearest checks (-j1)", "tools", (*pylint, "-j1", "{files}"), slow=True),
+        Tool("pylint, nearest checks (-j2)", "tools", (*pylint, "-j2", "{files}"), slow=True),
+        Tool("bandit", "tools", (*bandit, f"--msg-template={BANDIT_TEMPLATE}"), slow=True),
         Tool(FLAKE8, "flake8", ("flake8", "--isolated", "-j1", "--exit-zero", ".")),
         Tool(FLAKE8_MLGATE, "mlgate", ("flake8", "--isolated", "-j1", "--exit-zero", ".")),
     )
 
 
 def select_tools(tools: tuple[Tool, ...], wanted: Sequence[str]) -> tuple[Tool, ...]:
-    """The rows whose name contains one of ``wanted`` (all if empty); mlgate's row always stays."""
-    keep = (*wanted, LINT) if wanted else ("",)
+    """The rows whose name contains one of ``wanted`` (all if empty)."""
+    keep = wanted or ("",)
     return tuple(tool for tool in tools if any(word in tool.name for word in keep))
 
 
@@ -338,49 +345,53 @@ def run_once(tool: Tool, tree: Path, bench: Path, output: Path) -> Sample:
     return Sample(wall, cpu, count_findings(output))
 
 
-def measure(tools: Sequence[Tool], repeat: int, tree: Path, bench: Path) -> dict[str, list[Sample]]:
-    """Run every tool ``repeat`` times, round-robin so that drift in machine load is shared."""
-    samples: dict[str, list[Sample]] = {tool.name: [] for tool in tools}
+def measure(tools: Sequence[Tool], runs: tuple[int, int], tree: Path, bench: Path) -> Results:
+    """Run each tool ``runs`` times (fast, slow), round-robin so that load drift is shared."""
+    samples: Results = {tool.name: [] for tool in tools}
     outputs = tree.parent.parent / "output"
     outputs.mkdir(exist_ok=True)
-    for round_number in range(1, repeat + 1):
+    for round_number in range(1, max(runs) + 1):
         for tool in tools:
+            if round_number > runs[tool.slow]:
+                continue
             output = outputs / (re.sub(r"\W+", "-", tool.name).strip("-") + ".txt")
             sample = run_once(tool, tree, bench, output)
             samples[tool.name].append(sample)
-            print(f"  [{round_number}/{repeat}] {tool.name}: {sample.wall:.2f} s", file=sys.stderr)
+            print(f"  [{round_number}] {tool.name}: {sample.wall:.2f} s", file=sys.stderr)
     return samples
 
 
 def medians(runs: Sequence[Sample]) -> Sample:
     """Median wall and CPU time; the findings of the last run."""
-    return Sample(
-        statistics.median(s.wall for s in runs),
-        statistics.median(s.cpu for s in runs),
-        runs[-1].findings,
-    )
+    wall = statistics.median(sample.wall for sample in runs)
+    return Sample(wall, statistics.median(sample.cpu for sample in runs), runs[-1].findings)
 
 
-def table(tools: Sequence[Tool], samples: dict[str, list[Sample]]) -> str:
-    """The results as a Markdown table, with each wall time as a ratio to `mlgate lint`."""
-    base = medians(samples[LINT]).wall
-    repeat = len(samples[LINT])
+def table(tools: Sequence[Tool], samples: Results) -> str:
+    """The results as a Markdown table, with wall and CPU times as ratios to `mlgate lint`."""
+    base = medians(samples[LINT]) if LINT in samples else None
     rows = [
-        f"| tool | wall s (median of {repeat}) | CPU s | x mlgate lint | findings |",
-        "|---|---:|---:|---:|---:|",
+        "| tool | runs | wall s (median) | x mlgate lint | CPU s (median) | x mlgate lint |"
+        " findings |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for tool in tools:
         row = medians(samples[tool.name])
-        findings = (
-            "-" if tool.venv == "mlgate" and tool.argv[0] == "python" else f"{row.findings:,}"
+        wall_ratio = f"{row.wall / base.wall:.2f}" if base else "-"
+        cpu_ratio = f"{row.cpu / base.cpu:.2f}" if base else "-"
+        findings = f"{row.findings:,}" if tool.counts else "-"
+        cells = (
+            tool.name,
+            len(samples[tool.name]),
+            f"{row.wall:.2f}",
+            wall_ratio,
+            f"{row.cpu:.2f}",
         )
-        rows.append(
-            f"| {tool.name} | {row.wall:.2f} | {row.cpu:.2f} | {row.wall / base:.2f} | {findings} |"
-        )
+        rows.append("| " + " | ".join(map(str, (*cells, cpu_ratio, findings))) + " |")
     return "\n".join(rows)
 
 
-def verdicts(samples: dict[str, list[Sample]]) -> list[str]:
+def verdicts(samples: Results) -> list[str]:
     """The targets (ANCHORS "Speed"), each with its measured ratio, for the rows measured."""
     wall = {name: medians(runs).wall for name, runs in samples.items()}
     checks = (
@@ -413,8 +424,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--cache", type=Path, default=Path(__file__).resolve().parent / ".corpus")
     args = parser.parse_args(argv)
-    if args.repeat < 1:
-        parser.error("--repeat must be at least 1")
+    args.slow_repeat = args.slow_repeat or args.repeat
+    if min(args.repeat, args.slow_repeat) < 1:
+        parser.error("--repeat and --slow-repeat must be at least 1")
     return args
 
 
@@ -449,7 +461,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         tools = prepare_tools(bench.parent, bench, args.tools)
         print(machine())
-        samples = measure(tools, args.repeat, tree, bench)
+        samples = measure(tools, (args.repeat, args.slow_repeat), tree, bench)
     except BenchError as err:
         print(f"lint_speed: {err}", file=sys.stderr)
         return 2
