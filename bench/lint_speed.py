@@ -413,6 +413,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     names = [item.name for item in archives()]
     parser = argparse.ArgumentParser(description="Time mlgate lint against other Python linters.")
     parser.add_argument("--repeat", type=int, default=3, help="runs per tool; the median counts")
+    parser.add_argument("--slow-repeat", type=int, help="runs of pylint, bandit, flake8 + plugins")
     parser.add_argument(
         "--corpus-only", action="store_true", help="fetch, check, unpack, count, stop"
     )
