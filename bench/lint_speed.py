@@ -40,6 +40,45 @@ NEAREST_PYLINT = (
 )
 PYLINT_TEMPLATE = "{path}:{line}:{column}: {msg_id} {msg}"
 BANDIT_TEMPLATE = "{relpath}:{line}:{col}: {test_id} {msg}"
+# The nearest checks of each tool, thresholds set to mlgate's defaults where the tool has one.
+FLAKE8_PLUGINS_ARGV = (
+    "flake8",
+    "--isolated",
+    "--max-function-length=20",
+    "--max-parameters-amount=5",
+    "--select=CFQ001,CFQ002,B,S,E722",
+    "--exit-zero",
+)
+PYLINT_ARGV = (
+    "pylint",
+    "--rcfile=pylintrc",
+    "--disable=all",
+    f"--enable={NEAREST_PYLINT}",
+    "--max-statements=20",
+    "--exit-zero",
+    f"--msg-template={PYLINT_TEMPLATE}",
+)
+RUFF_ARGV = (
+    "ruff",
+    "check",
+    "--isolated",
+    "--no-cache",
+    "--no-respect-gitignore",
+    "--exit-zero",
+    "--output-format=concise",
+    f"--select={NEAREST_RUFF}",
+    ".",
+)
+BANDIT_ARGV = (
+    "bandit",
+    "-q",
+    "-r",
+    ".",
+    "-f",
+    "custom",
+    "--exit-zero",
+    f"--msg-template={BANDIT_TEMPLATE}",
+)
 FLAKE8_PINS = ("flake8==7.5.0", "mccabe==0.7.0", "pycodestyle==2.15.0", "pyflakes==4.1.0")
 PLUGIN_PINS = (
     "flake8-functions==0.1.0",
@@ -69,6 +108,7 @@ LINTER_PINS = (
 LINT = "mlgate lint (1 process)"
 FLOOR = "ast.parse floor (1 process)"
 PLUGINS_J1 = "flake8 + functions, bugbear, bandit (-j1)"
+PLUGINS_J2 = "flake8 + functions, bugbear, bandit (-j2)"
 FLAKE8 = "flake8 defaults (-j1)"
 FLAKE8_MLGATE = "flake8 defaults + mlgate plugin (-j1)"
 
@@ -158,37 +198,16 @@ def mlgate_tools(lint_help: str) -> tuple[Tool, ...]:
 
 def other_tools() -> tuple[Tool, ...]:
     """The nearest checks of each linter, configured as close to mlgate's rules as they go."""
-    plugins: tuple[str, ...] = (
-        "flake8",
-        "--isolated",
-        "--max-function-length=20",
-        "--max-parameters-amount=5",
-    )
-    plugins += ("--select=CFQ001,CFQ002,B,S,E722", "--exit-zero")
-    pylint: tuple[str, ...] = (
-        "pylint",
-        "--rcfile=pylintrc",
-        "--disable=all",
-        f"--enable={NEAREST_PYLINT}",
-    )
-    pylint += ("--max-statements=20", "--exit-zero", f"--msg-template={PYLINT_TEMPLATE}")
-    ruff = ("ruff", "check", "--isolated", "--no-cache", "--no-respect-gitignore", "--exit-zero")
-    bandit = ("bandit", "-q", "-r", ".", "-f", "custom", "--exit-zero")
+    flake8 = ("flake8", "--isolated", "-j1", "--exit-zero", ".")
     return (
-        Tool(
-            "ruff, nearest rules",
-            "tools",
-            (*ruff, "--output-format=concise", f"--select={NEAREST_RUFF}", "."),
-        ),
-        Tool(PLUGINS_J1, "tools", (*plugins, "-j1", "."), slow=True),
-        Tool(
-            "flake8 + functions, bugbear, bandit (-j2)", "tools", (*plugins, "-j2", "."), slow=True
-        ),
-        Tool("pylint, nearest checks (-j1)", "tools", (*pylint, "-j1", "{files}"), slow=True),
-        Tool("pylint, nearest checks (-j2)", "tools", (*pylint, "-j2", "{files}"), slow=True),
-        Tool("bandit", "tools", (*bandit, f"--msg-template={BANDIT_TEMPLATE}"), slow=True),
-        Tool(FLAKE8, "flake8", ("flake8", "--isolated", "-j1", "--exit-zero", ".")),
-        Tool(FLAKE8_MLGATE, "mlgate", ("flake8", "--isolated", "-j1", "--exit-zero", ".")),
+        Tool("ruff, nearest rules", "tools", RUFF_ARGV),
+        Tool(PLUGINS_J1, "tools", (*FLAKE8_PLUGINS_ARGV, "-j1", "."), slow=True),
+        Tool(PLUGINS_J2, "tools", (*FLAKE8_PLUGINS_ARGV, "-j2", "."), slow=True),
+        Tool("pylint, nearest checks (-j1)", "tools", (*PYLINT_ARGV, "-j1", "{files}"), slow=True),
+        Tool("pylint, nearest checks (-j2)", "tools", (*PYLINT_ARGV, "-j2", "{files}"), slow=True),
+        Tool("bandit", "tools", BANDIT_ARGV, slow=True),
+        Tool(FLAKE8, "flake8", flake8),
+        Tool(FLAKE8_MLGATE, "mlgate", flake8),
     )
 
 
@@ -293,10 +312,10 @@ def describe_corpus(selected: Sequence[Archive], tree: Path) -> str:
     return "\n".join(rows)
 
 
-def ensure_venv(name: str, requirements: Sequence[str], bench: Path) -> Path:
-    """The bench venv ``name`` holding exactly ``requirements`` (rebuilt when they change)."""
+def ensure_venv(name: str, requirements: Sequence[str], bench: Path, marker: str = "") -> Path:
+    """The bench venv ``name`` holding ``requirements``, rebuilt when they or ``marker`` change."""
     venv = bench / f".venv-{name}"
-    stamp, wanted = venv / "bench-requirements.txt", "\n".join(requirements) + "\n"
+    stamp, wanted = venv / "bench-requirements.txt", "\n".join((*requirements, marker))
     if stamp.exists() and stamp.read_text() == wanted:
         return venv
     shutil.rmtree(venv, ignore_errors=True)
@@ -433,7 +452,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def prepare_tools(repo: Path, bench: Path, wanted: Sequence[str]) -> tuple[Tool, ...]:
     """Build the venvs, byte-compile mlgate, and return the rows to time."""
-    venvs = {name: ensure_venv(name, reqs, bench) for name, reqs in venv_requirements(repo).items()}
+    pyproject = f"# pyproject.toml sha256 {sha256(repo / 'pyproject.toml')}"  # mlgate's own deps
+    venvs = {
+        name: ensure_venv(name, reqs, bench, pyproject if name == "mlgate" else "")
+        for name, reqs in venv_requirements(repo).items()
+    }
     python = str(venvs["mlgate"] / "bin" / "python")
     subprocess.run(
         (python, "-m", "compileall", "-q", str(repo / "src")), env=child_env(), check=True
