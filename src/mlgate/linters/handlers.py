@@ -9,7 +9,8 @@ when its body leaves a trace of the error: a `raise` outside nested `try`, `def`
 exception handed on (returned, yielded, assigned, or passed to a call other than `print` or a log
 call; `sys.exc_info()` and `sys.exception()` count as the exception). Otherwise its first log
 call at info level or above is MLG204, and a handler without one is MLG202. A narrow handler is
-MLG203 when its body only drops the work and no comment in it gives a reason.
+MLG203 when its body only drops the work and no comment in it gives a reason, unless it catches
+only exceptions that signal the end of the work (`StopIteration`, `queue.Empty`, ...).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from collections.abc import Iterator
 from typing import NamedTuple, cast
 
 from mlgate.linters.base import FileContext
-from mlgate.linters.names import dotted_name
+from mlgate.linters.names import dotted_name, qualified_name
 from mlgate.linters.traces import CallKind, call_kind
 
 _CACHE_KEY = "handlers.verdicts"
@@ -37,6 +38,15 @@ _SINKS = (
 )
 _MUTING = {CallKind.PRINT, CallKind.DEBUG_LOG, CallKind.LOG, CallKind.TRACEBACK_LOG}
 _TRACES = {CallKind.TRACEBACK_LOG, CallKind.REPORTER}
+_SIGNALS = {
+    "asyncio.QueueEmpty",
+    "asyncio.QueueFull",
+    "builtins.GeneratorExit",
+    "builtins.StopAsyncIteration",
+    "builtins.StopIteration",
+    "queue.Empty",
+    "queue.Full",
+}
 _PRAGMAS = ("noqa", "type:", "pragma", "nosec", "pylint:", "fmt:", "mypy:", "pyright:", "ruff:")
 
 
@@ -166,8 +176,16 @@ def _has_reason(handler: ast.ExceptHandler, lines: tuple[str, ...]) -> bool:
     return False
 
 
+def _signals_only(kind: ast.expr | None, ctx: FileContext) -> bool:
+    """Whether the handler catches only exceptions that signal the end of the work."""
+    kinds = kind.elts if isinstance(kind, ast.Tuple) else [kind]
+    return all(k is not None and qualified_name(k, ctx) in _SIGNALS for k in kinds)
+
+
 def _narrow(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
     if not all(_drops_work(stmt) for stmt in handler.body) or _has_reason(handler, ctx.lines):
+        return None
+    if _signals_only(handler.type, ctx):
         return None
     clause = _clause(handler, ctx.lines)
     message = f"`{clause}` drops the work silently; handle it, log it, or comment why it is safe"

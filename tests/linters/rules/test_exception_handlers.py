@@ -196,3 +196,21 @@ def test_messages() -> None:
 )
 def test_suppress(source: str, expected: list[tuple[int, str]]) -> None:
     assert findings(source) == expected
+
+
+@pytest.mark.parametrize(
+    ("clause", "expected"),
+    [
+        ("except StopIteration:", []),
+        ("except (StopAsyncIteration, GeneratorExit):", []),
+        ("except queue.Empty:", []),
+        ("except Empty:", []),
+        ("except (queue.Empty, KeyError):", [(7, "MLG203")]),
+        ("except asyncio.CancelledError:", [(7, "MLG203")]),
+    ],
+)
+def test_end_of_work_signals_are_not_dropped_work(
+    clause: str, expected: list[tuple[int, str]]
+) -> None:
+    head = "import asyncio\nimport queue\nfrom queue import Empty\n"
+    assert findings(handler("break", clause, head)) == expected

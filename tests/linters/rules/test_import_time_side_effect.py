@@ -136,3 +136,22 @@ def test_message_names_the_call_shortened() -> None:
         "function or the `__main__` guard",
         "`x.y(...)` runs at import; call it from a function or the `__main__` guard",
     ]
+
+
+def test_methods_of_literals_builtin_types_and_local_containers() -> None:
+    source = """\
+        import numpy as np
+        from numpy import random
+
+        LABEL2ID = {"cat": 0, "dog": 1}
+        ID2LABEL = {v: k for k, v in LABEL2ID.items()}
+        KEYS = {}.keys()
+        TABLE = bytes.maketrans(b"ab", b"ba")
+        EMPTY = dict.fromkeys(["a"])
+        NAME = LABEL2ID.get("cat")
+        COPY = np.copy(LABEL2ID)
+        SEEDED = random.get(0)
+        OPENED = open.get()
+        STATE = LABEL2ID.pop("cat")
+        """
+    assert findings(source) == [(10, "MLG301"), (11, "MLG301"), (12, "MLG301"), (13, "MLG301")]

@@ -20,7 +20,12 @@ side-effect-free builtins such as `frozenset` and `sorted`, and more; `mlgate ru
 the page, the `Options` default lists all) plus `extend-pure-calls`. Names are matched after
 resolving import aliases (`from re import compile` calls `re.compile`); `typing_extensions.X`
 matches `typing.X`; an entry ending in `.*` matches everything below it (`pytest.mark.*`).
-Method calls on string literals (`", ".join(NAMES)`) are pure too.
+Also pure: methods of literals (`", ".join(NAMES)`), methods of pure builtin types
+(`bytes.maketrans`, `dict.fromkeys`), and read-only container and string methods (`items`,
+`keys`, `values`, `get`, `copy`, `count`, `index`, `join`, `split`, `rsplit`, `partition`,
+`strip`, `lower`, `upper`, `replace`, `startswith`, `endswith`, `format`, `encode`, `decode`)
+called on a module-level name that is not an imported module, as in
+`ID2LABEL = {v: k for k, v in LABEL2ID.items()}`.
 
 ## Why is this bad?
 Importing a module should not do work. Code that runs at import makes every test, every tool
@@ -68,7 +73,7 @@ import ast
 from collections.abc import Iterable, Iterator
 
 from mlgate.linters.base import Example, FileContext, Finding
-from mlgate.linters.names import last_part, qualified_name
+from mlgate.linters.names import dotted_name, imports, last_part, qualified_name
 
 CODE = "MLG301"
 NAME = "import-time-side-effect"
@@ -86,7 +91,29 @@ _SKIPPED = (
     ast.Pass,
 )
 _BLOCKS = ("body", "orelse", "finalbody")
-_STRING_RECEIVERS = (ast.Constant, ast.JoinedStr)
+_LITERALS = (ast.Constant, ast.JoinedStr, ast.Dict, ast.List, ast.Set, ast.Tuple)
+_READ_ONLY_METHODS = {
+    "copy",
+    "count",
+    "decode",
+    "encode",
+    "endswith",
+    "format",
+    "get",
+    "index",
+    "items",
+    "join",
+    "keys",
+    "lower",
+    "partition",
+    "replace",
+    "rsplit",
+    "split",
+    "startswith",
+    "strip",
+    "upper",
+    "values",
+}
 
 
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
@@ -107,12 +134,19 @@ _Pure = tuple[frozenset[str], tuple[str, ...]]
 
 
 def _is_pure(call: ast.Call, ctx: FileContext, pure: _Pure) -> bool:
-    name = qualified_name(call.func, ctx)
+    func = call.func
+    name = qualified_name(func, ctx)
     if name is None:
-        func = call.func
-        return isinstance(func, ast.Attribute) and isinstance(func.value, _STRING_RECEIVERS)
+        return isinstance(func, ast.Attribute) and isinstance(func.value, _LITERALS)
     name = _normalised(name)
-    return name in pure[0] or name.startswith(pure[1])
+    if name in pure[0] or name.startswith(pure[1]):
+        return True
+    owner, _, method = name.rpartition(".")
+    if owner in pure[0] and owner.startswith("builtins."):
+        return True  # `bytes.maketrans`, `dict.fromkeys`: methods of pure builtin types
+    written = dotted_name(func) or ""
+    local = written.partition(".")[0] not in imports(ctx) and not name.startswith("builtins.")
+    return method in _READ_ONLY_METHODS and "." in written and local
 
 
 def _file_name(path: str) -> str:

@@ -7,6 +7,9 @@ body drops the work when every statement in it is `pass`, `...`, `continue`, `br
 or `return None`. A comment anywhere in the handler (from the `except` line to the end of its
 body) exempts it, because it gives the reason; tool pragmas (`# noqa`, `# type:`, `# pragma`,
 `# nosec`, `# pylint:`, `# fmt:`, `# mypy:`, `# pyright:`, `# ruff:`) are not reasons.
+Handlers that catch only exceptions signalling the end of the work, not an error, are not
+reported: `StopIteration`, `StopAsyncIteration`, `GeneratorExit`, `queue.Empty`, `queue.Full`,
+`asyncio.QueueEmpty` and `asyncio.QueueFull` (`except queue.Empty: break` ends a drain loop).
 
 ## Why is this bad?
 `except ValueError: continue` in a loop over 10,000 records can lose 50 of them without a
