@@ -10,13 +10,16 @@ import argparse
 from typing import Protocol
 
 from mlgate.commands import (
+    approve,
     baseline,
+    deploy,
     init,
     ledger,
     ledger_branch,
     lint,
     package,
     releases,
+    rollback,
     rule,
     rules,
 )
@@ -33,13 +36,16 @@ class Command(Protocol):
 
 
 COMMANDS: dict[str, Command] = {
+    "approve": approve,
     "baseline": baseline,
+    "deploy": deploy,
     "init": init,
     "ledger": ledger,
     "ledger-branch": ledger_branch,
     "lint": lint,
     "package": package,
     "releases": releases,
+    "rollback": rollback,
     "rule": rule,
     "rules": rules,
 }

@@ -31,16 +31,9 @@ def run(args: argparse.Namespace) -> int:
     found = history.releases(read_entries(ledger_for(config.ledger_dir, env.name)))
     stuck = history.unfinished(found)
     if stuck is not None and not held(config.ledger_dir, env.name):
-        print(interrupted_message(stuck, env.name), file=sys.stderr)
+        advice = f"run `mlgate rollback --env {env.name} --if-interrupted` or deploy again"
+        note = history.describe_interrupted(stuck, env.name)
+        print(f"mlgate: warning: {note}; {advice}", file=sys.stderr)
     shown = found[-args.limit :] if args.limit > 0 else found
     sys.stdout.write(_FORMATS[args.format](shown))
     return 0
-
-
-def interrupted_message(release: history.Release, env: str) -> str:
-    """The warning for a deployment whose process died before recording its end."""
-    return (
-        f"mlgate: warning: {release.type} #{release.id} of {history.short(release.digest)} to "
-        f"{env!r} was interrupted (last step: {release.last_step}); run "
-        f"`mlgate rollback --env {env} --if-interrupted` or deploy again"
-    )

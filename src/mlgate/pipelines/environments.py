@@ -36,7 +36,7 @@ import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 from mlgate.config import RawConfig, load_raw
 from mlgate.errors import ConfigError
@@ -75,6 +75,7 @@ class VerifyPolicy:
 class LocalSettings:
     """The embedded target: a release store and model servers on 127.0.0.1."""
 
+    kind: ClassVar[str] = "local"
     state_dir: Path
     port: int = 0
     start_timeout: float = 30.0
@@ -84,6 +85,7 @@ class LocalSettings:
 class CommandSettings:
     """A target driven by the team's own deploy, health and rollback commands."""
 
+    kind: ClassVar[str] = "command"
     deploy: tuple[str, ...]
     rollback: tuple[str, ...]
     health: tuple[str, ...] = ()

@@ -37,6 +37,12 @@ class Release(NamedTuple):
     last_step: str
 
 
+def _package(releases: dict[int, Release], entry: Entry) -> str:
+    """The package name of the entry, or of an earlier deployment of the same digest."""
+    known = (r.package for r in releases.values() if r.digest == entry.digest and r.package)
+    return str(entry.data.get("package") or next(known, ""))
+
+
 def _start(releases: dict[int, Release], entry: Entry) -> None:
     data = entry.data
     releases[entry.seq] = Release(
@@ -51,7 +57,7 @@ def _start(releases: dict[int, Release], entry: Entry) -> None:
         reason=str(data.get("reason", "")),
         undoes=data.get("undoes"),
         undone_by=None,
-        package=str(data.get("package", "")),
+        package=_package(releases, entry),
         last_step="started",
     )
 
@@ -111,6 +117,14 @@ def unfinished(history: Sequence[Release]) -> Release | None:
 def short(digest: str) -> str:
     """A digest cut to 12 hex digits for tables."""
     return digest.removeprefix("sha256:")[:12] if digest else "-"
+
+
+def describe_interrupted(release: Release, env: str) -> str:
+    """One line about a deployment whose process died before recording its end."""
+    return (
+        f"{release.type} #{release.id} of {short(release.digest)} to {env!r} was interrupted "
+        f"(last step: {release.last_step})"
+    )
 
 
 def _note(release: Release) -> str:

@@ -1,14 +1,24 @@
 """The side effects the release stages depend on, each behind a small Protocol.
 
-`SystemClock` is the real clock. Tests pass their own clock where time matters (approval
-expiry); everything else runs for real.
+`SystemClock` and `LocalProcesses` are the real ones. The stages take them as arguments, so a
+test can hand in its own clock (approval expiry) while everything else runs for real.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
+import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Protocol
+from pathlib import Path
+from types import FrameType
+from typing import NamedTuple, Protocol
+
+from mlgate.pipelines.lock import pid_alive
 
 
 class Clock(Protocol):
@@ -35,6 +45,105 @@ class SystemClock:
     def sleep(self, seconds: float) -> None:
         """Wait `seconds`."""
         time.sleep(max(seconds, 0.0))
+
+
+class Completed(NamedTuple):
+    """A finished command: exit code (None when it timed out) and its combined output."""
+
+    code: int | None
+    output: str
+
+
+class Processes(Protocol):
+    """Starting, watching and stopping the processes a target runs."""
+
+    def start(self, argv: Sequence[str], cwd: Path, log: Path, env: Mapping[str, str]) -> int: ...
+
+    def alive(self, pid: int) -> bool: ...
+
+    def stop(self, pid: int, grace: float) -> None: ...
+
+    def run(self, argv: Sequence[str], cwd: Path, timeout: float) -> Completed: ...
+
+
+class LocalProcesses:
+    """Real processes on this machine. Servers get their own session and outlive mlgate."""
+
+    def start(self, argv: Sequence[str], cwd: Path, log: Path, env: Mapping[str, str]) -> int:
+        """Spawn `argv` detached, output appended to `log`; return its pid."""
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                list(argv),
+                cwd=cwd,
+                env={**os.environ, **env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        process.returncode = 0  # reaped by stop() or by init; silences Popen's ResourceWarning
+        return process.pid
+
+    def alive(self, pid: int) -> bool:
+        """Whether `pid` still runs (a zombie does not)."""
+        return pid_alive(pid)
+
+    def stop(self, pid: int, grace: float) -> None:
+        """SIGTERM, then SIGKILL after `grace` seconds; reap it when it is our child."""
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError):  # already gone: nothing to stop
+                os.kill(pid, sig)
+            if _ended(pid, wait):
+                return
+
+    def run(self, argv: Sequence[str], cwd: Path, timeout: float) -> Completed:
+        """Run `argv` to completion (or `timeout`), capturing stdout and stderr together."""
+        try:
+            done = subprocess.run(
+                list(argv), cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired as err:
+            return Completed(None, _text(err.stdout) + _text(err.stderr))
+        except OSError as err:
+            return Completed(127, f"cannot run {argv[0]}: {err.strerror}")
+        return Completed(done.returncode, done.stdout + done.stderr)
+
+
+def _text(value: bytes | str | None) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value or ""
+
+
+def _ended(pid: int, wait: float) -> bool:
+    deadline = time.monotonic() + wait
+    while True:
+        with contextlib.suppress(ChildProcessError):  # not our child: init reaps it
+            os.waitpid(pid, os.WNOHANG)
+        if not pid_alive(pid):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.02)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def listening(port: int) -> bool:
+    """Whether something accepts connections on 127.0.0.1:`port`."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def exit_on_term(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM ends the process through SystemExit, so `finally` blocks and atexit run."""
+    raise SystemExit(128 + signum)
 
 
 def stamp(moment: datetime) -> str:

@@ -1,0 +1,1 @@
+"""The iris classifier's serving code."""

@@ -1,0 +1,27 @@
+"""The package entrypoint: `iris_model.serve:load` returns the predict callable.
+
+mlgate's built-in server calls `load()` once, then `predict(rows)` for every POST /predict with
+`{"input": rows}`; rows are lists of four measurements (cm): sepal length and width, petal length
+and width. The answer is one class index per row (0 setosa, 1 versicolor, 2 virginica).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import joblib
+
+MODEL = Path(__file__).resolve().parents[2] / "models" / "model.joblib"
+
+Rows = Sequence[Sequence[float]]
+
+
+def load() -> Callable[[Rows], list[int]]:
+    """Load the trained model once; return the function that answers predictions."""
+    model = joblib.load(MODEL)  # built by train.py, scanned at package build
+
+    def predict(rows: Rows) -> list[int]:
+        return [int(label) for label in model.predict(rows)]
+
+    return predict

@@ -1,0 +1,94 @@
+"""Approvals bound to a package digest, stored in the environment's ledger.
+
+`mlgate approve` checks the approver against the environment's policy and records an `approval`
+entry for the package digest with its expiry. Before a deploy, `missing` counts the approvals
+that are still valid under the policy as it is now: for this digest, not expired, by someone on
+the approvers list (when there is one), by the package's builder only when self-approval is
+allowed, each person once. A package with a different digest (rebuilt, changed, tampered) has
+no approvals at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from mlgate.errors import GateError
+from mlgate.pipelines.environments import ApprovalPolicy, Environment
+from mlgate.pipelines.ledger import Entry, Record
+from mlgate.pipelines.runtime import parse_stamp, stamp
+
+
+class Approval(NamedTuple):
+    """One recorded approval."""
+
+    by: str
+    digest: str
+    expires: datetime
+
+
+class Request(NamedTuple):
+    """Someone asking to approve a package digest for an environment."""
+
+    by: str
+    digest: str
+    builder: str
+    package: str
+    note: str
+
+
+def is_builder(name: str, builder: str) -> bool:
+    """Whether `name` built the package (`builder` may be "user" or "user@host")."""
+    return bool(builder) and name in (builder, builder.partition("@")[0])
+
+
+def _refusal(policy: ApprovalPolicy, request: Request) -> str:
+    if policy.approvers and request.by not in policy.approvers:
+        return f"{request.by!r} is not an approver (approvers: {', '.join(policy.approvers)})"
+    if not policy.allow_self_approval and is_builder(request.by, request.builder):
+        return f"{request.by!r} built this package and may not approve it (allow-self-approval)"
+    return ""
+
+
+def approve(env: Environment, request: Request, now: datetime, lifetime: float | None) -> Record:
+    """The ledger record of `request`, or GateError when the policy refuses the approver."""
+    refusal = _refusal(env.approval, request)
+    if refusal:
+        raise GateError(f"cannot approve for {env.name!r}: {refusal}")
+    seconds = env.approval.expires if lifetime is None else lifetime
+    expires = stamp(now + timedelta(seconds=seconds))
+    data = {"expires": expires, "note": request.note, "package": request.package}
+    return Record("approval", request.by, request.digest, data)
+
+
+def recorded(entries: Iterable[Entry], digest: str) -> list[Approval]:
+    """The approvals of `digest` in `entries`."""
+    return [
+        Approval(entry.by, entry.digest, parse_stamp(str(entry.data["expires"])))
+        for entry in entries
+        if entry.kind == "approval" and entry.digest == digest
+    ]
+
+
+def _valid(policy: ApprovalPolicy, approval: Approval, builder: str, now: datetime) -> bool:
+    request = Request(approval.by, approval.digest, builder, "", "")
+    return approval.expires > now and not _refusal(policy, request)
+
+
+def missing(env: Environment, approvals: Sequence[Approval], builder: str, now: datetime) -> str:
+    """What is missing before `env` may receive the package ("" when nothing is)."""
+    policy = env.approval
+    if not policy.required:
+        return ""
+    valid = sorted({a.by for a in approvals if _valid(policy, a, builder, now)})
+    if len(valid) >= policy.min_approvals:
+        return ""
+    expired = sorted({a.by for a in approvals if a.expires <= now} - set(valid))
+    parts = [
+        f"needs {policy.min_approvals} approval(s), has {len(valid)}",
+        f"valid: {', '.join(valid)}" if valid else "",
+        f"expired: {', '.join(expired)}" if expired else "",
+        f"approvers: {', '.join(policy.approvers)}" if policy.approvers else "",
+    ]
+    return "; ".join(part for part in parts if part)

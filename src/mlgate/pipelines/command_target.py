@@ -1,0 +1,86 @@
+"""The `command` target: the team's own deploy, health and rollback commands.
+
+For Kubernetes, SageMaker or anything a team already drives from a shell. Each command is an
+argument list (no shell) in which `{package}` (the package path), `{digest}` (the release being
+deployed or restored), `{env}` and `{previous}` (the release it replaces) are filled in. The
+deploy command deploys and switches traffic in one step, so its release is verified live (on
+`endpoint`, when one is set, and with the health command); a failure runs the rollback command.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+from mlgate.errors import GateError
+from mlgate.pipelines.environments import CommandSettings
+from mlgate.pipelines.package import Package
+from mlgate.pipelines.runtime import Processes
+from mlgate.pipelines.targets import Staged
+from mlgate.pipelines.verify import Check
+
+
+class Places(NamedTuple):
+    """The environment name, the folder commands run in, and the package path if any."""
+
+    env: str
+    cwd: Path
+    package: str
+
+
+class CommandTarget:
+    """Runs the configured commands; knows nothing of what they drive."""
+
+    def __init__(self, settings: CommandSettings, places: Places, processes: Processes) -> None:
+        self.settings = settings
+        self.places = places
+        self.processes = processes
+
+    def serving(self) -> str:
+        """Unknown to mlgate: the ledger tells what was deployed last."""
+        return ""
+
+    def stage(self, package: Package, previous: str) -> Staged:
+        """Run the deploy command; traffic reaches the release when it succeeds."""
+        words = {"package": str(package.path), "digest": package.digest, "previous": previous}
+        problem = self._run("deploy", self.settings.deploy, words)
+        return Staged(self.settings.endpoint, problem, live=True)
+
+    def switch(self, digest: str) -> str:
+        """The deploy command already switched traffic."""
+        return self.settings.endpoint
+
+    def restore(self, digest: str, replacing: str) -> str:
+        """Run the rollback command with `{digest}` the release to bring back."""
+        words = {"package": self.places.package, "digest": digest, "previous": replacing}
+        problem = self._run("rollback", self.settings.rollback, words)
+        if problem:
+            raise GateError(f"rollback to {digest or 'nothing'} failed: {problem}")
+        return self.settings.endpoint
+
+    def retire(self, keep: Collection[str]) -> None:
+        """The platform retires old releases itself."""
+
+    def probe(self) -> Check | None:
+        """Run the health command, when there is one: exit code 0 passes."""
+        if not self.settings.health:
+            return None
+        problem = self._run("health", self.settings.health, {"package": self.places.package})
+        return Check(
+            "health-command",
+            not problem,
+            {"problem": problem},
+            {"exit_code": 0},
+            problem or "the health command exited 0",
+        )
+
+    def _run(self, name: str, argv: Sequence[str], words: dict[str, str]) -> str:
+        values = {"env": self.places.env, "digest": "", "previous": "", **words}
+        command = [word.format(**values) for word in argv]
+        done = self.processes.run(command, self.places.cwd, self.settings.timeout)
+        if done.code == 0:
+            return ""
+        tail = done.output.strip().splitlines()[-1:] or ["no output"]
+        ended = f"exited {done.code}" if done.code is not None else "timed out"
+        return f"the {name} command {ended}: {tail[0]}"
