@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,6 +42,17 @@ requests = 3
 max-p95-latency = "500ms"
 bake = "0.3s"
 timeout = "3s"
+
+[tool.mlgate.environments.flow.approval]
+approvers = ["alice", "bob", "carol"]
+min-approvals = 2
+
+[tool.mlgate.environments.flow.verify]
+requests = 3
+bake = "0.3s"
+
+[tool.mlgate.environments.gate.approval]
+approvers = ["alice", "bob", "carol"]
 """
 RULES = """
 from __future__ import annotations
@@ -115,7 +128,10 @@ def rules(limit: int = 1000, delay: float = 0.0) -> str:
 LABELS = "return [int(label) for label in model.predict(rows)]"
 WRONG = "return [(int(label) + 1) % 3 for label in model.predict(rows)]"
 CODE = 'code = ["src/iris_model"]'
-OWN_SERVER = 'code = ["src/iris_model", "src/bad_server.py"]\nserver = ["{python}", "src/bad_server.py", "{port}"]'
+OWN_SERVER = (
+    'code = ["src/iris_model", "src/bad_server.py"]\n'
+    'server = ["{python}", "src/bad_server.py", "{port}"]'
+)
 SAME = ("", "")
 
 
@@ -197,7 +213,8 @@ class Client(threading.Thread):
         ("slow", r"check candidate latency failed: p95 0\.8\d\ds over 3 requests, limit 0\.500s"),
         (
             "wrong",
-            r"check candidate smoke failed: 2 of 2 smoke cases wrong; setosa: expected \[0\], got \[1\]",
+            r"check candidate smoke failed: 2 of 2 smoke cases wrong; "
+            r"setosa: expected \[0\], got \[1\]",
         ),
         ("degrading", r"check bake smoke failed: [12] of 2 smoke cases wrong; \w+: answered 500"),
     ],
@@ -263,3 +280,84 @@ def test_deploy_killed_at_each_step(
     assert staging.mlgate("rollback", "--env", "staging", "--if-interrupted") == 0
     assert "finished; nothing to roll back" in capsys.readouterr().out
     assert staging.mlgate("ledger", "verify", "--env", "staging") == 0
+
+
+@pytest.fixture
+def flow(staging: Env) -> Iterator[Env]:
+    """The `flow` environment of the same project: nothing deployed, nothing approved yet."""
+    settings = release_config(staging.config, {}).environment("flow").target
+    assert isinstance(settings, LocalSettings)
+    env = staging._replace(target=LocalTarget(settings, LocalProcesses(), SystemClock()))
+    try:
+        yield env
+    finally:
+        env.target.shutdown()
+
+
+def test_gated_release(flow: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    v1, v2 = flow.packages["v1"], flow.packages["v2"]
+    assert flow.mlgate("approve", str(v1.path), "--env", "flow", "--by", "bob") == 0
+    assert flow.mlgate("deploy", str(v1.path), "--env", "flow", "--by", "ci") == 1
+    assert "needs 2 approval(s), has 1; valid: bob; approvers: alice, bob, carol" in (
+        capsys.readouterr().err
+    )
+    assert flow.mlgate("approve", str(v1.path), "--env", "flow", "--by", "alice") == 0
+    assert flow.mlgate("deploy", str(v1.path), "--env", "flow", "--by", "ci") == 0
+    port = _endpoint(flow)
+    rows = [[5.1, 3.5, 1.4, 0.2], [6.0, 2.9, 4.5, 1.5], [6.7, 3.0, 5.2, 2.3]]
+    assert predict(port, rows) == (200, v1.digest, [0, 1, 2])
+    for name in ("alice", "bob"):
+        assert flow.mlgate("approve", str(v2.path), "--env", "flow", "--by", name) == 0
+    assert flow.mlgate("deploy", str(v2.path), "--env", "flow", "--by", "ci") == 0
+    assert predict(port, rows) == (200, v2.digest, [0, 1, 2])
+    assert flow.mlgate("rollback", "--env", "flow", "--by", "dave") == 0
+    assert predict(port, rows) == (200, v1.digest, [0, 1, 2])
+    assert flow.mlgate("deploy", str(v1.path), "--env", "flow") == 0
+    assert "already serves 'flow'; nothing to deploy" in capsys.readouterr().out
+    assert flow.mlgate("releases", "--env", "flow", "--format", "json") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [(r["id"], r["type"], r["digest"], r["by"], r["outcome"]) for r in shown] == [
+        (shown[0]["id"], "rollback", v1.digest, "dave", "succeeded"),
+        (shown[1]["id"], "deploy", v2.digest, "ci", "succeeded"),
+        (shown[2]["id"], "deploy", v1.digest, "ci", "succeeded"),
+    ]
+    assert shown[0]["undoes"] == shown[1]["id"]
+    assert flow.mlgate("ledger", "verify", "--env", "flow") == 0
+
+
+def test_approval_gates(staging: Env, capsys: pytest.CaptureFixture[str]) -> None:
+    v1, v2 = str(staging.packages["v1"].path), str(staging.packages["v2"].path)
+    assert staging.mlgate("approve", v1, "--env", "gate", "--by", "carol") == 1
+    assert "'carol' built this package and may not approve it" in capsys.readouterr().err
+    assert staging.mlgate("approve", v1, "--env", "gate", "--by", "mallory") == 1
+    assert "'mallory' is not an approver (approvers: alice, bob, carol)" in (
+        capsys.readouterr().err
+    )
+    assert staging.mlgate("approve", v1, "--env", "gate", "--by", "bob", "--expires", "0s") == 0
+    assert staging.mlgate("deploy", v1, "--env", "gate") == 1
+    assert "needs 1 approval(s), has 0; expired: bob" in capsys.readouterr().err
+    assert staging.mlgate("approve", v1, "--env", "gate", "--by", "alice", "--note", "CHG-1") == 0
+    assert staging.mlgate("deploy", v2, "--env", "gate") == 1
+    err = capsys.readouterr().err
+    assert f"{staging.packages['v2'].digest} is not approved for 'gate': needs 1" in err
+    assert not (staging.config.parent / ".mlgate" / "releases" / "gate").exists()
+
+
+def test_tampered_package_refused(
+    staging: Env, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    original = staging.packages["v1"].path
+    tampered = tmp_path / original.name
+    with tarfile.open(original) as source, tarfile.open(tampered, "w:gz") as target:
+        for member in source.getmembers():
+            data = source.extractfile(member)
+            content = data.read() if data else b""
+            if member.name.endswith("serve.py"):
+                content = content.replace(b"int(label)", b"int(label)  ")
+                member.size = len(content)
+            target.addfile(member, io.BytesIO(content))
+    assert staging.mlgate("approve", str(tampered), "--env", "staging", "--by", "bob") == 2
+    assert staging.mlgate("deploy", str(tampered), "--env", "staging") == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.startswith(f"mlgate: error: {tampered.name}") for line in lines] == [True, True]
+    assert all("src/iris_model/serve.py" in line for line in lines)

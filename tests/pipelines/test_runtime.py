@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import io
+import os
+import sys
+import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
-from mlgate.pipelines.runtime import SystemClock, parse_stamp, stamp
+import pytest
+
+from mlgate.pipelines.runtime import (
+    Completed,
+    LocalProcesses,
+    SystemClock,
+    free_port,
+    listening,
+    parse_stamp,
+    stamp,
+)
+from mlgate.pipelines.stage import actor, pause_hook
 
 
 def test_system_clock() -> None:
@@ -20,3 +36,45 @@ def test_stamp_round_trip() -> None:
     moment = datetime(2026, 11, 27, 11, 0, 1, 250000, tzinfo=timezone(timedelta(hours=1)))
     assert stamp(moment) == "2026-11-27T10:00:01.250Z"
     assert parse_stamp(stamp(moment)) == moment
+
+
+def test_processes_start_and_stop(tmp_path: Path) -> None:
+    processes = LocalProcesses()
+    stubborn = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        "print('up', flush=True); time.sleep(60)"
+    )
+    log = tmp_path / "logs" / "p.log"
+    pid = processes.start([sys.executable, "-c", stubborn], tmp_path, log, {"X": "1"})
+    assert processes.alive(pid)
+    while "up" not in log.read_text():
+        time.sleep(0.02)
+    processes.stop(pid, 0.1)
+    assert not processes.alive(pid)
+    processes.stop(pid, 0.1)
+
+
+def test_processes_run(tmp_path: Path) -> None:
+    processes = LocalProcesses()
+    done = processes.run(
+        [sys.executable, "-c", "import sys; print('out'); sys.exit(4)"], tmp_path, 10
+    )
+    assert done == Completed(4, "out\n")
+    slow = processes.run([sys.executable, "-c", "import time; time.sleep(5)"], tmp_path, 0.2)
+    assert slow.code is None
+    missing = processes.run(["/nonexistent"], tmp_path, 1)
+    assert missing == Completed(127, "cannot run /nonexistent: No such file or directory")
+
+
+def test_listening_on_a_free_port() -> None:
+    assert not listening(free_port())
+
+
+def test_pause_hook(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n"))
+    pause_hook({"MLGATE_PAUSE_AT": "staged"})("started")
+    assert capsys.readouterr().err == ""
+    pause_hook({"MLGATE_PAUSE_AT": "staged"})("staged")
+    assert capsys.readouterr().err == f"mlgate: paused at staged (pid {os.getpid()})\n"
+    assert actor(None, {"GITHUB_ACTOR": "octo", "USER": "me"}) == "octo"
+    assert actor("ann", {}) == "ann"

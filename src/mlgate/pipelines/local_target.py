@@ -196,6 +196,8 @@ class LocalTarget:
         if router and self.processes.alive(int(router["pid"])) and listening(int(router["port"])):
             return int(router["port"])
         port = self.settings.port or int((router or {}).get("port", 0)) or free_port()
+        if listening(port):
+            raise GateError(f"127.0.0.1:{port} is taken by another program; set another port")
         argv = [sys.executable, "-m", "mlgate.pipelines.router", "--store", str(self.store)]
         log = self.store / "logs" / "router.log"
         pid = self.processes.start([*argv, "--port", str(port)], self.store, log, {})

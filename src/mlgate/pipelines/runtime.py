@@ -135,10 +135,16 @@ def free_port() -> int:
 
 
 def listening(port: int) -> bool:
-    """Whether something accepts connections on 127.0.0.1:`port`."""
+    """Whether something accepts connections on 127.0.0.1:`port`.
+
+    A connection from an ephemeral port to itself (TCP simultaneous open, possible when `port`
+    is in the ephemeral range and nothing listens) does not count.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(0.5)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
+        if probe.connect_ex(("127.0.0.1", port)) != 0:
+            return False
+        return bool(probe.getsockname() != probe.getpeername())
 
 
 def exit_on_term(signum: int, frame: FrameType | None) -> None:

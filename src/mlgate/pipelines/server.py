@@ -46,13 +46,20 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+def encode(body: Any) -> bytes:
+    """`body` as JSON bytes, numpy values included."""
+    return json.dumps(body, default=_plain).encode()
+
+
 class _Handler(BaseHTTPRequestHandler):
     """Routes /health and /predict to the model held by the server."""
 
     server: ModelServer
 
     def _send(self, status: int, body: Any) -> None:
-        data = json.dumps(body, default=_plain).encode()
+        self._send_bytes(status, encode(body))
+
+    def _send_bytes(self, status: int, data: bytes) -> None:
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -79,12 +86,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _predict(self, features: Any) -> None:
         try:
-            output = self.server.predict(features)
+            data = encode({"output": self.server.predict(features)})
         except Exception as err:  # a model bug: answer 500, log it, keep serving
             logging.getLogger("mlgate.server").exception("predict failed")
             self._send(500, {"error": f"{type(err).__name__}: {err}"})
             return
-        self._send(200, {"output": output})
+        self._send_bytes(200, data)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep request logs off stderr; errors are logged on their own."""
