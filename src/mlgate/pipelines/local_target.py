@@ -13,8 +13,9 @@ Each release runs its own server process on a free port: mlgate's built-in serve
 filled in. Clients use the router's port, which forwards each request to the release `current`
 names (`mlgate.pipelines.router`). A candidate is started and verified on its own port while the
 previous release keeps answering; switching traffic is one rename. After a deploy the previous
-release keeps running beside the new one, so that rolling back to it is one rename too. Every process is detached, so
-whatever happens to `mlgate` itself the environment keeps serving the old or the new release.
+release keeps running beside the new one, so that rolling back to it is one rename too. Every
+process is detached: whatever happens to `mlgate` itself, the environment keeps serving the old
+or the new release.
 """
 
 from __future__ import annotations
