@@ -1,6 +1,6 @@
 """Train the iris classifier and save it where `[tool.mlgate.package] models` expects it.
 
-    python train.py            # writes models/model.joblib and metrics.json
+python train.py            # writes models/model.joblib and metrics.json
 """
 
 from __future__ import annotations
