@@ -36,9 +36,10 @@ _BLOCKS: dict[type[ast.AST], tuple[str, ...]] = {
 
 
 class StatementIndex(NamedTuple):
-    """Import bindings (local name -> qualified name) and docstring line spans, sorted."""
+    """Import bindings, the names `import` statements bind, docstring line spans (sorted)."""
 
-    imports: dict[str, str]
+    imports: dict[str, str]  # local name -> qualified name
+    modules: set[str]  # local names bound by `import m` / `import m as n`: modules
     docstrings: list[tuple[int, int]]
 
 
@@ -47,14 +48,13 @@ def statement_index(ctx: FileContext) -> StatementIndex:
     cached = ctx.cache.get(_CACHE_KEY)
     if isinstance(cached, StatementIndex):
         return cached
-    index = StatementIndex({}, [])
+    index = StatementIndex({}, set(), [])
     queue: list[ast.AST] = list(ctx.tree.body)
     for node in queue:
         fields = _BLOCKS.get(type(node))
         if fields is None:
             if isinstance(node, (ast.Import, ast.ImportFrom)):
-                for local, qualified in _bindings(node):
-                    index.imports.setdefault(local, qualified)
+                _add_import(node, index)
             continue
         if isinstance(node, _DEFINITIONS):
             _add_docstring(node, ctx, index)
@@ -63,6 +63,13 @@ def statement_index(ctx: FileContext) -> StatementIndex:
     index.docstrings.sort()
     ctx.cache[_CACHE_KEY] = index
     return index
+
+
+def _add_import(node: ast.Import | ast.ImportFrom, index: StatementIndex) -> None:
+    for local, qualified in _bindings(node):
+        index.imports.setdefault(local, qualified)
+        if isinstance(node, ast.Import):
+            index.modules.add(local)
 
 
 def _add_docstring(

@@ -24,7 +24,7 @@ Also pure: methods of literals (`", ".join(NAMES)`), methods of pure builtin typ
 (`bytes.maketrans`, `dict.fromkeys`), and read-only container and string methods (`items`,
 `keys`, `values`, `get`, `copy`, `count`, `index`, `join`, `split`, `rsplit`, `partition`,
 `strip`, `lower`, `upper`, `replace`, `startswith`, `endswith`, `format`, `encode`, `decode`)
-called on a module-level name that is not an imported module, as in
+called on a name that is not bound by an `import` statement (a module), as in
 `ID2LABEL = {v: k for k, v in LABEL2ID.items()}`.
 
 ## Why is this bad?
@@ -73,7 +73,8 @@ import ast
 from collections.abc import Iterable, Iterator
 
 from mlgate.linters.base import Example, FileContext, Finding
-from mlgate.linters.names import dotted_name, imports, last_part, qualified_name
+from mlgate.linters.names import dotted_name, last_part, qualified_name
+from mlgate.linters.statements import statement_index
 
 CODE = "MLG301"
 NAME = "import-time-side-effect"
@@ -145,8 +146,9 @@ def _is_pure(call: ast.Call, ctx: FileContext, pure: _Pure) -> bool:
     if owner in pure[0] and owner.startswith("builtins."):
         return True  # `bytes.maketrans`, `dict.fromkeys`: methods of pure builtin types
     written = dotted_name(func) or ""
-    local = written.partition(".")[0] not in imports(ctx) and not name.startswith("builtins.")
-    return method in _READ_ONLY_METHODS and "." in written and local
+    module = written.partition(".")[0] in statement_index(ctx).modules
+    local = "." in written and not module and not name.startswith("builtins.")
+    return local and method in _READ_ONLY_METHODS
 
 
 def _file_name(path: str) -> str:
