@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from typing import NamedTuple, cast
 
 from mlgate.linters.base import FileContext
-from mlgate.linters.names import dotted_name, qualified_name
+from mlgate.linters.names import dotted_name, qualified_name, source_text
 from mlgate.linters.traces import CallKind, call_kind
 
 _CACHE_KEY = "handlers.verdicts"
@@ -91,7 +91,7 @@ def _clause(handler: ast.ExceptHandler, lines: tuple[str, ...]) -> str:
     text = lines[handler.lineno - 1] if handler.lineno <= len(lines) else ""
     after = text.encode("utf-8", "surrogatepass")[handler.col_offset + len("except") :]
     star = "*" if after.lstrip().startswith(b"*") else ""
-    return f"except{star} {ast.unparse(handler.type)}:"
+    return f"except{star} {source_text(handler.type)}:"
 
 
 def _classify(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
@@ -104,52 +104,61 @@ def _classify(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
         logs.append(log)
     clause = _clause(handler, ctx.lines)
     if logs:
-        call = ast.unparse(logs[0].func)
+        call = source_text(logs[0].func)
         message = f"`{call}(...)` in `{clause}` drops the traceback; use `.exception(...)`"
         return Verdict("MLG204", logs[0].lineno, logs[0].col_offset, message)
     message = f"`{clause}` swallows the error; re-raise it, log it with the traceback or handle it"
     return Verdict("MLG202", handler.lineno, handler.col_offset, message)
 
 
+_Visit = tuple[ast.AST, _Where]
+
+
 def _body_events(handler: ast.ExceptHandler, ctx: FileContext) -> Iterator[ast.Call | None]:
-    for stmt in handler.body:
-        yield from _events(stmt, _Where(), (ctx, handler.name))
+    """None for each trace of the error, the call for each log call without the traceback.
+
+    Depth first in source order, with an explicit stack: expressions nest deeper than
+    Python's recursion limit allows.
+    """
+    stack: list[_Visit] = [(stmt, _Where()) for stmt in reversed(handler.body)]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, _OPAQUE):
+            continue
+        if isinstance(node, ast.Call):
+            kind = call_kind(node, ctx)
+            yield from _call_events(node, kind, where)
+            stack.extend(reversed(_call_children(node, kind, where)))
+        elif isinstance(node, ast.Name):
+            if node.id == handler.name and where.sink and not where.muted:
+                yield None
+        else:
+            if isinstance(node, ast.Raise) and not where.in_try:
+                yield None
+            stack.extend(reversed(_children(node, where)))
 
 
-_Scope = tuple[FileContext, "str | None"]
+def _children(node: ast.AST, where: _Where) -> list[_Visit]:
+    inner = where._replace(
+        in_try=where.in_try or isinstance(node, _TRIES),
+        sink=where.sink or isinstance(node, _SINKS),
+    )
+    return [(child, inner) for child in ast.iter_child_nodes(node)]
 
 
-def _events(node: ast.AST, where: _Where, scope: _Scope) -> Iterator[ast.Call | None]:
-    """None for each trace of the error, the call for each log call without the traceback."""
-    if isinstance(node, _OPAQUE):
-        return
-    if isinstance(node, ast.Call):
-        yield from _call_events(node, where, scope)
-    elif isinstance(node, ast.Name):
-        if node.id == scope[1] and where.sink and not where.muted:
-            yield None
-    else:
-        if isinstance(node, ast.Raise) and not where.in_try:
-            yield None
-        inner = where._replace(
-            in_try=where.in_try or isinstance(node, _TRIES),
-            sink=where.sink or isinstance(node, _SINKS),
-        )
-        for child in ast.iter_child_nodes(node):
-            yield from _events(child, inner, scope)
-
-
-def _call_events(call: ast.Call, where: _Where, scope: _Scope) -> Iterator[ast.Call | None]:
-    kind = call_kind(call, scope[0])
+def _call_events(call: ast.Call, kind: CallKind, where: _Where) -> Iterator[ast.Call | None]:
     if kind in _TRACES or (kind is CallKind.EXC_INFO and where.sink and not where.muted):
         yield None
     elif kind is CallKind.LOG:
         yield call
-    yield from _events(call.func, where._replace(sink=False), scope)
+
+
+def _call_children(call: ast.Call, kind: CallKind, where: _Where) -> list[_Visit]:
+    """The function (never a sink) and the arguments (sinks, unless only inspected)."""
     sink = where.sink if kind is CallKind.INSPECT else True
     inner = where._replace(sink=sink, muted=where.muted or kind in _MUTING)
-    for arg in (*call.args, *(keyword.value for keyword in call.keywords)):
-        yield from _events(arg, inner, scope)
+    arguments = (*call.args, *(keyword.value for keyword in call.keywords))
+    return [(call.func, where._replace(sink=False)), *((arg, inner) for arg in arguments)]
 
 
 _DROP_STATEMENTS = (ast.Pass, ast.Continue, ast.Break)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from itertools import islice
 
 from mlgate.linters.base import FileContext
 from mlgate.linters.statements import statement_index
@@ -58,3 +59,15 @@ def last_part(expr: ast.expr) -> str | None:
     if isinstance(expr, ast.Name):
         return expr.id
     return None
+
+
+def source_text(expr: ast.expr, limit: int = 60) -> str:
+    """`expr` as source for a message, cut to `limit` characters.
+
+    Only small expressions are unparsed (unparsing recurses, and expressions can nest deeper
+    than the recursion limit); a larger one is shown as `...`.
+    """
+    if sum(1 for _ in islice(ast.walk(expr), 101)) > 100:
+        return "..."
+    text = ast.unparse(expr)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

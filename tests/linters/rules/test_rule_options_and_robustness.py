@@ -8,7 +8,7 @@ import pytest
 
 from mlgate.errors import ConfigError
 from mlgate.linters.base import FileContext, Options
-from mlgate.linters.engine import check_tree
+from mlgate.linters.engine import check_source, check_tree
 from mlgate.linters.registry import RULES
 
 
@@ -64,3 +64,29 @@ def test_rules_survive_fewer_lines_than_the_tree(kept: int) -> None:
     ctx = FileContext("module.py", lines, ast.parse(SOURCE), Options(max_function_lines=1))
     found = {(v.line, v.code) for v in check_tree(ctx, RULES)}
     assert {(13, "MLG401"), (14, "MLG202"), (16, "MLG203")} <= found
+
+
+TRY = "def f(x):\n    try:\n        pass\n"
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [
+        (
+            "def f(x):\n    try:\n        pass\n    except Exception:\n        y = {e}\n",
+            (4, "MLG202"),
+        ),
+        (
+            "def f(x, log):\n    try:\n        pass\n    except ({e}):\n        pass\n",
+            (4, "MLG203"),
+        ),
+        ("X = f({e})\n", (1, "MLG301")),
+        ("X = ({e})()\n", (1, "MLG301")),
+        ("if ({e}) == '__main__':\n    run()\n", (2, "MLG301")),
+    ],
+)
+def test_deeply_nested_expressions(template: str, expected: tuple[int, str]) -> None:
+    """A 1,500-term sum nests deeper than Python's recursion limit; no rule may recurse on it."""
+    source = template.format(e=" + ".join(["x"] * 1500))
+    found = check_source(source, "module.py", Options(), RULES)
+    assert [(v.line, v.code) for v in found] == [expected]

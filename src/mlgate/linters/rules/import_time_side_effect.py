@@ -73,7 +73,7 @@ import ast
 from collections.abc import Iterable, Iterator
 
 from mlgate.linters.base import Example, FileContext, Finding
-from mlgate.linters.names import dotted_name, last_part, qualified_name
+from mlgate.linters.names import dotted_name, last_part, qualified_name, source_text
 from mlgate.linters.statements import statement_index
 
 CODE = "MLG301"
@@ -175,9 +175,7 @@ def _normalised(name: str) -> str:
 
 
 def _message(call: ast.Call) -> str:
-    written = ast.unparse(call.func)
-    if len(written) > 40:
-        written = written[:37] + "..."
+    written = source_text(call.func, 40)
     return f"`{written}(...)` runs at import; call it from a function or the `__main__` guard"
 
 
@@ -218,8 +216,16 @@ def _is_guard(test: ast.expr) -> bool:
         return False
     if not isinstance(test.ops[0], ast.Eq):
         return False
-    sides = {ast.unparse(test.left), ast.unparse(test.comparators[0])}
-    return sides == {"__name__", "'__main__'"}
+    return {_name_or_text(test.left), _name_or_text(test.comparators[0])} == {
+        "__name__",
+        "__main__",
+    }
+
+
+def _name_or_text(expr: ast.expr) -> object:
+    if isinstance(expr, ast.Name):
+        return expr.id
+    return expr.value if isinstance(expr, ast.Constant) else None
 
 
 def _calls(root: ast.AST) -> Iterator[ast.Call]:

@@ -17,7 +17,8 @@ and `lambda`):
   functions);
 - hands the exception on: returns or yields it, assigns it (also as text, e.g. `str(e)`), or
   passes it to a call other than `print`, `sys.stdout.write`/`sys.stderr.write` or a log call.
-  `sys.exc_info()` and `sys.exception()` count as the exception.
+  `sys.exc_info()` and `sys.exception()` count as the exception. Only looking at it does not
+  hand it on: `isinstance(err, ...)`, `type(err)`, `str(err)` or `repr(err)` in a condition.
 
 `print` is not logging, `logger.debug(...)` does not count (debug logs are off in production),
 and a comment does not excuse a broad handler: use `# noqa: MLG202` to accept one. A broad
