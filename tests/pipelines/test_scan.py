@@ -476,3 +476,40 @@ def test_object_dtype_in_a_structured_wrapper_is_a_nested_pickle(tmp_path: Path)
     made = wrapper(np.dtype([("o", "O"), ("x", "i4")]))
     report = scan(wrapper_file(tmp_path, made, nested), packs=("numpy",))
     assert [finding.name for finding in report.findings] == ["posix.system"]
+
+
+DATA = Path(__file__).parent / "data"
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [
+        ("torch_state_dict.pt", "pytorch"),
+        ("torch_checkpoint.pt", "pytorch"),
+        ("torch_legacy.pt", "pytorch-legacy"),
+    ],
+)
+def test_real_torch_files_pass_with_the_torch_pack(name: str, kind: str) -> None:
+    """Written by `torch.save` (torch 2.13): a state dict, a training checkpoint, legacy format."""
+    report = scan(DATA / name, packs=("torch",))
+    assert (report.format, report.findings) == (kind, ())
+    assert "torch._utils._rebuild_tensor_v2" in report.globals
+    assert [finding.name for finding in scan(DATA / name).findings][:1] == [
+        "torch._utils._rebuild_tensor_v2"
+    ]
+
+
+def test_real_torch_full_model_needs_its_classes_allowed() -> None:
+    """`torch.save(model)` pickles the module classes: code the torch pack does not vouch for."""
+    report = scan(DATA / "torch_full_model.pt", packs=("torch",))
+    assert [(finding.path, finding.offset, finding.name) for finding in report.findings] == [
+        (
+            "torch_full_model.pt:torch_full_model/data.pkl",
+            2,
+            "torch.nn.modules.container.Sequential",
+        ),
+        ("torch_full_model.pt:torch_full_model/data.pkl", 634, "torch.nn.modules.linear.Linear"),
+        ("torch_full_model.pt:torch_full_model/data.pkl", 1113, "torch.nn.modules.activation.ReLU"),
+    ]
+    allowed = scan(DATA / "torch_full_model.pt", ("torch",), ("torch.nn.modules.**:[A-Z]*",))
+    assert allowed.findings == ()

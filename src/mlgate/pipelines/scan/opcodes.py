@@ -46,7 +46,9 @@ class StreamResult(NamedTuple):
 
 #: The class joblib pickles in place of each numpy array (compares equal to its `Global`).
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
-_FACTORIES = frozenset({("copyreg", "_reconstructor"), ("copyreg", "__newobj__")})
+_FACTORIES = frozenset(
+    {("copyreg", "_reconstructor"), ("copyreg", "__newobj__"), ("copyreg", "__newobj_ex__")}
+)
 
 
 class Malformed(Exception):
@@ -87,6 +89,8 @@ def execute(machine: Machine) -> None:
     except Malformed as err:
         machine.problem(f"malformed pickle: {err}")
     except ValueError as err:
+        # genops failed inside the opcode after the last one handled: point at the data there.
+        machine.offset = max(machine.offset, machine.stream.tell() - 1)
         machine.problem(_describe(err))
 
 
@@ -126,17 +130,17 @@ class Machine:
 
     def run(self) -> None:
         """Execute opcodes until STOP."""
+        budget = self.budget
         for opcode, arg, offset in pickletools.genops(self.stream):
-            if self.budget.left <= 0:
+            if budget.left <= 0:
                 raise TooManyOpcodes
-            self.budget.left -= 1
-            self.offset = offset if offset is not None else self.offset
-            HANDLERS.get(opcode.name, _unsupported)(self, arg)
+            budget.left -= 1
+            self.offset = offset or 0  # a seekable stream always gives the offset
+            HANDLERS[opcode.name](self, arg)
             if self.array is not None:
                 self._read_array(self.array)
             if self.done:
                 return
-            self.offset = self.stream.tell()
 
     def _read_array(self, wrapper: Obj) -> None:
         """Step over the array joblib writes right after a NumpyArrayWrapper is built."""
@@ -202,10 +206,6 @@ class Machine:
 
 
 Handler = Callable[[Machine, Any], None]
-
-
-def _unsupported(machine: Machine, arg: Any) -> None:  # pragma: no cover - all opcodes handled
-    raise Malformed(f"opcode at {machine.offset} is not understood")
 
 
 def _constant(machine: Machine, arg: Any) -> None:
@@ -299,6 +299,8 @@ def _set_items(machine: Machine, target: object, items: list[object]) -> None:
 
 
 def _hashable(value: object) -> bool:
+    if type(value) is str:
+        return True
     try:
         hash(value)
     except TypeError:
