@@ -17,7 +17,7 @@ import joblib
 import pytest
 from sklearn.linear_model import LogisticRegression
 
-from mlgate.errors import ConfigError, GateError, PackageError
+from mlgate.errors import ConfigError, GateError, PackageError, UsageError
 from mlgate.pipelines.manifest import MANIFEST_NAME, canonical_json, digest, parse_manifest
 from mlgate.pipelines.package import (
     BuildOptions,
@@ -336,3 +336,57 @@ def test_incompressible_weights_are_stored_and_text_is_deflated(tmp_path: Path) 
     (root / "models" / "weights.safetensors").write_bytes(b"0.5," * 512 * 1024)
     deflated = build(root)
     assert deflated.path.stat().st_size < payload / 10
+
+
+def test_unwritable_output_is_a_package_error_and_leaves_nothing(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj")
+    (tmp_path / "out" / "iris-1.0.0.mlpkg").mkdir(parents=True)
+    with pytest.raises(PackageError, match=r"cannot write .*iris-1\.0\.0\.mlpkg"):
+        build(root, out_dir=tmp_path / "out")
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["iris-1.0.0.mlpkg"]
+    package = build(root)
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    with pytest.raises(PackageError, match="cannot extract into"):
+        extract_package(package.path, tmp_path / "blocker" / "release")
+
+
+def test_metrics_that_are_not_json_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(PackageError, match="manifest cannot be written as JSON"):
+        build(make_project(tmp_path / "proj"), metrics={"loss": float("nan")})
+    assert not (tmp_path / "proj" / "dist").exists()
+
+
+def test_bad_source_date_epoch_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="SOURCE_DATE_EPOCH='yesterday' must be a whole number"):
+        build(make_project(tmp_path / "proj"), environ={"SOURCE_DATE_EPOCH": "yesterday"})
+
+
+def test_no_git_no_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
+    package = build(make_project(tmp_path / "proj"), environ={})
+    assert (package.manifest.git, package.manifest.builder) == (None, None)
+
+
+@pytest.mark.parametrize("pattern", ["../outside/*.py", "/etc/*.conf", ""])
+def test_code_patterns_must_stay_inside_the_project(tmp_path: Path, pattern: str) -> None:
+    root = make_project(tmp_path / "proj", PYPROJECT.replace('"src/iris_model"', f'"{pattern}"'))
+    with pytest.raises(ConfigError, match="must stay inside the project"):
+        build(root)
+
+
+def test_links_leading_outside_the_project_are_refused(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "proj")
+    (tmp_path / "secret.py").write_text("KEY = 1\n")
+    (root / "src" / "iris_model" / "secret.py").symlink_to(tmp_path / "secret.py")
+    with pytest.raises(ConfigError, match=r"secret\.py links outside the project"):
+        build(root)
+
+
+def test_oversized_manifest_is_refused(tmp_path: Path) -> None:
+    package = build(make_project(tmp_path / "proj"))
+
+    def edit(members: list[tuple[tarfile.TarInfo, bytes]]) -> list[tuple[tarfile.TarInfo, bytes]]:
+        return [regular(MANIFEST_NAME, b" " * (17 * 1024 * 1024)), *members[1:]]
+
+    with pytest.raises(PackageError, match="is implausibly large"):
+        read_package(rewrite(package.path, tmp_path / "bad.mlpkg", edit))

@@ -14,6 +14,7 @@ import lzma
 import os
 import pickle
 import pickletools
+import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from typing import Any
 import joblib
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from joblib.numpy_pickle import NumpyArrayWrapper
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import make_pipeline
@@ -29,6 +32,7 @@ from sklearn.preprocessing import StandardScaler
 from mlgate.errors import ConfigError
 from mlgate.pipelines.config import ScanConfig
 from mlgate.pipelines.scan import FileReport, build_policy, scan_file, scan_paths
+from mlgate.pipelines.scan.opcodes import Budget, scan_stream
 
 
 class Evil:
@@ -513,3 +517,40 @@ def test_real_torch_full_model_needs_its_classes_allowed() -> None:
     ]
     allowed = scan(DATA / "torch_full_model.pt", ("torch",), ("torch.nn.modules.**:[A-Z]*",))
     assert allowed.findings == ()
+
+
+SEEDS = [
+    pickle.dumps(Evil(), protocol=0),
+    pickle.dumps(ImportGadget(), protocol=2),
+    pickle.dumps({"a": [1, 2.5, "x", b"y", None, True], "b": (frozenset({1}),)}, protocol=4),
+    pickle.dumps(collections.OrderedDict(a=np.arange(3)), protocol=5),
+    STATE_DICT,
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.binary(max_size=300), joblib_mode=st.booleans())
+def test_arbitrary_bytes_never_crash_the_machine(data: bytes, joblib_mode: bool) -> None:
+    result = scan_stream(io.BytesIO(data), Budget(10_000), joblib_mode)
+    assert isinstance(result.problems, list)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.sampled_from(SEEDS),
+    position=st.integers(min_value=0, max_value=400),
+    patch=st.binary(min_size=1, max_size=12),
+)
+def test_mutated_pickles_never_crash_the_scanner(seed: bytes, position: int, patch: bytes) -> None:
+    data = seed[:position] + patch + seed[position + len(patch) :]
+    with tempfile.TemporaryDirectory() as folder:
+        report = scan(write(Path(folder), "mutant.pkl", data))
+    assert report.format in {"pickle", "joblib", "pytorch-legacy"}
+
+
+def test_huge_length_fields_are_findings(tmp_path: Path) -> None:
+    data = b"\x80\x04\x8e" + (2**62).to_bytes(8, "little") + b"abc"
+    report = scan(write(tmp_path, "huge.pkl", data))
+    assert summary(report) == [
+        (2, None, "malformed pickle: a length field is larger than any real data")
+    ]

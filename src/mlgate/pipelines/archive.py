@@ -62,6 +62,13 @@ def write_archive(target: Path, members: Sequence[Member], mtime: int) -> None:
     20 MB/s of CPU; when samples of the members say compression would save under `MIN_SAVING`,
     the gzip stream uses stored blocks instead (the bytes still depend only on the inputs).
     """
+    try:
+        _write_atomically(target, members, mtime)
+    except OSError as err:
+        raise PackageError(f"cannot write {target}: {err.strerror or err}") from err
+
+
+def _write_atomically(target: Path, members: Sequence[Member], mtime: int) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:

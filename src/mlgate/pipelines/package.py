@@ -172,8 +172,7 @@ def extract_package(pkg: Path, dest: Path) -> Package:
     """
     if dest.exists():
         raise PackageError(f"cannot extract {pkg.name}: {dest} already exists")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    temp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    temp = _temp_folder(dest)
     try:
         package = _verified(pkg, lambda name, mode: _create(temp, name, mode))
         temp.chmod(0o755)
@@ -182,6 +181,15 @@ def extract_package(pkg: Path, dest: Path) -> Package:
         shutil.rmtree(temp, ignore_errors=True)  # a partial extraction must not stay behind
         raise
     return package._replace(path=pkg)
+
+
+def _temp_folder(dest: Path) -> Path:
+    """A new empty folder next to `dest`."""
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    except OSError as err:
+        raise PackageError(f"cannot extract into {dest}: {err.strerror or err}") from err
 
 
 def _rename(temp: Path, dest: Path) -> None:

@@ -89,9 +89,10 @@ def execute(machine: Machine) -> None:
     except Malformed as err:
         machine.problem(f"malformed pickle: {err}")
     except ValueError as err:
-        # genops failed inside the opcode after the last one handled: point at the data there.
-        machine.offset = max(machine.offset, machine.stream.tell() - 1)
         machine.problem(_describe(err))
+    except (MemoryError, OverflowError):
+        # A length field asked genops to read more than memory holds: the value is crafted.
+        machine.problem("malformed pickle: a length field is larger than any real data")
 
 
 def at_end(stream: IO[bytes]) -> bool:
@@ -141,6 +142,7 @@ class Machine:
                 self._read_array(self.array)
             if self.done:
                 return
+            self.offset = self.stream.tell()  # where a failing next opcode starts
 
     def _read_array(self, wrapper: Obj) -> None:
         """Step over the array joblib writes right after a NumpyArrayWrapper is built."""
@@ -395,7 +397,7 @@ def _stack_global(machine: Machine, arg: Any) -> None:
 def _reduce(machine: Machine, arg: Any) -> None:
     args = machine.pop()
     func = machine.pop()
-    if func in _FACTORIES and isinstance(args, tuple) and args:
+    if isinstance(func, Global) and func in _FACTORIES and isinstance(args, tuple) and args:
         func = args[0]  # copyreg builds an instance of its first argument
     machine.push(Obj(func, args))
 
