@@ -22,7 +22,7 @@ from mlgate.linters.base import Violation
 
 MODULE = "<module>"
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-_BLOCKS = (ast.stmt, ast.excepthandler, ast.match_case)
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 _SKIPPED_TOKENS = frozenset(
     {tokenize.COMMENT, tokenize.NL, tokenize.NEWLINE, tokenize.INDENT, tokenize.DEDENT}
 )
@@ -49,46 +49,59 @@ def anchor_all(
     """One anchor per violation, in the same order; `tree` is None for unparsable files."""
     if not violations:
         return ()
-    scopes = sorted(_scopes(tree, "")) if tree else []
-    starts = _statement_spans(tree) if tree else {}
-    return tuple(_anchor(v, scopes, starts, lines) for v in violations)
+    wanted = {v.line for v in violations}
+    scopes, spans = _collect(tree, wanted) if tree else ([], {})
+    scopes.sort()
+    return tuple(_anchor(v, scopes, spans, lines) for v in violations)
 
 
 def _anchor(
     violation: Violation,
     scopes: Sequence[_Scope],
-    starts: dict[int, tuple[int, int]],
+    spans: dict[int, tuple[int, int]],
     lines: Sequence[str],
 ) -> Anchor:
     line = violation.line
-    start, end = starts.get(line, (line, line))
+    start, end = spans.get(line, (line, line))
     inside = [scope for scope in scopes if scope.start <= line <= scope.end]
     symbol = inside[-1].name if inside else MODULE
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     return Anchor(start, end, symbol, digest(text))
 
 
-def _scopes(node: ast.AST, prefix: str) -> Iterator[_Scope]:
-    """Every function and class under `node` with its dotted name, outer before inner."""
-    for child in ast.iter_child_nodes(node):
-        if isinstance(child, _SCOPES):
-            name = f"{prefix}{child.name}"
-            yield _Scope(_first_line(child), child.end_lineno or child.lineno, name)
-            yield from _scopes(child, f"{name}.")
-        elif isinstance(child, _BLOCKS):
-            yield from _scopes(child, prefix)
-
-
-def _statement_spans(tree: ast.Module) -> dict[int, tuple[int, int]]:
-    """For each line where a statement or `except` clause starts, the widest such span."""
+def _collect(tree: ast.Module, wanted: set[int]) -> tuple[list[_Scope], dict[int, tuple[int, int]]]:
+    """Functions and classes with dotted names, and the widest statement (or `except` clause)
+    span starting on each `wanted` line; statements only, expressions are not entered."""
+    scopes: list[_Scope] = []
     spans: dict[int, tuple[int, int]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.stmt | ast.ExceptHandler):
-            start, end = _first_line(node), node.end_lineno or node.lineno
-            known = spans.get(node.lineno)
-            if known is None or end > known[1]:
-                spans[node.lineno] = (min(start, known[0]) if known else start, end)
-    return spans
+    stack: list[tuple[ast.AST, str]] = [(tree, "")]
+    while stack:
+        node, prefix = stack.pop()
+        for child in _children(node):
+            inner = prefix
+            if isinstance(child, _SCOPES):
+                inner = f"{prefix}{child.name}."
+                scopes.append(_Scope(_first_line(child), _last_line(child), inner[:-1]))
+            if getattr(child, "lineno", None) in wanted:
+                _widen(spans, child)  # type: ignore[arg-type]
+            stack.append((child, inner))
+    return scopes, spans
+
+
+def _children(node: ast.AST) -> Iterator[ast.AST]:
+    for name in _BLOCK_FIELDS:
+        yield from getattr(node, name, ())
+
+
+def _widen(spans: dict[int, tuple[int, int]], node: ast.stmt | ast.ExceptHandler) -> None:
+    start, end = _first_line(node), _last_line(node)
+    known = spans.get(node.lineno)
+    if known is None or end > known[1]:
+        spans[node.lineno] = (min(start, known[0]) if known else start, end)
+
+
+def _last_line(node: ast.stmt | ast.ExceptHandler) -> int:
+    return node.end_lineno or node.lineno
 
 
 def _first_line(node: ast.stmt | ast.ExceptHandler) -> int:
