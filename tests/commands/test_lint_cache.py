@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,16 @@ def test_parallel_output_matches_serial(here: Path, capsys: pytest.CaptureFixtur
 def test_jobs_must_be_positive(here: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lint", "--jobs", "0"]) == 2
     assert "must be a whole number >= 1, not '0'" in capsys.readouterr().err
+
+
+def test_concurrent_runs_share_the_cache(here: Path) -> None:
+    write(here, {f"pkg/m{n:02}.py": GLOBAL * (n % 2) for n in range(40)})
+    _age(here)
+    command = [sys.executable, "-m", "mlgate", "lint", "--jobs", "1"]
+    runs = [subprocess.Popen(command, cwd=here, stdout=subprocess.PIPE) for _ in range(3)]
+    outputs = [run.communicate()[0] for run in runs]
+    assert [run.returncode for run in runs] == [1, 1, 1]
+    assert outputs[0] == outputs[1] == outputs[2]
+    assert outputs[0].count(b"MLG302") == 20
+    warm = subprocess.run(command, cwd=here, stdout=subprocess.PIPE, check=False)
+    assert warm.stdout == outputs[0]

@@ -28,6 +28,7 @@ def test_keys_depend_on_path_and_content() -> None:
 
 def test_store_and_load_round_trip(tmp_path: Path) -> None:
     cache = open_cache(tmp_path, "c")
+    assert cache is not None
     cache.objects.store("ab12", [["a.py", 1, 0, "MLG101", "long"]])
     assert cache.objects.load("ab12") == [["a.py", 1, 0, "MLG101", "long"]]
     assert cache.objects.load("cd34") is None
@@ -37,7 +38,9 @@ def test_store_and_load_round_trip(tmp_path: Path) -> None:
         .read_text(encoding="utf-8")
         .startswith("Signature: 8a477f597d28d172789f06886806bc55")
     )
-    assert open_cache(tmp_path, "c").objects == cache.objects
+    again = open_cache(tmp_path, "c")
+    assert again is not None
+    assert again.objects == cache.objects
 
 
 @pytest.mark.parametrize(
@@ -123,3 +126,16 @@ def test_atomic_write_keeps_or_sets_permissions(tmp_path: Path) -> None:
     assert (script.read_bytes(), script.stat().st_mode & 0o777) == (b"new", 0o755)
     assert (tmp_path / "fresh.json").stat().st_mode & 0o777 == 0o644
     assert (tmp_path / "fresh.json").read_bytes() == '{"é": 1}\n'.encode()
+
+
+def test_unwritable_places_mean_no_cache_not_a_crash(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder", encoding="utf-8")
+    assert open_cache(blocker, "c") is None
+    store = ObjectStore(blocker)
+    store.store("ab12", "payload")
+    assert store.load("ab12") is None
+    index = StatIndex(blocker / "index.json")
+    index.record("a.py", _aged(tmp_path / "a.py", "x = 1\n"), "k1")
+    index.save()
+    assert index.changed

@@ -68,8 +68,12 @@ class ObjectStore(NamedTuple):
     def store(self, key: str, payload: object) -> None:
         """Store `payload` (JSON-serialisable) under `key`, atomically."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, json.dumps({"key": key, "payload": payload}).encode("utf-8"))
+        data = json.dumps({"key": key, "payload": payload}).encode("utf-8")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, data)
+        except OSError:
+            return  # a full disk or read-only tree: the result is still correct, just not kept
 
     def _path(self, key: str) -> Path:
         return self.folder / "objects" / key[:2] / f"{key}.json"
@@ -101,10 +105,14 @@ class StatIndex:
 
     def save(self) -> None:
         """Write the index back if it changed."""
-        if self.changed:
-            data = json.dumps(self.entries, separators=(",", ":"), sort_keys=True)
+        if not self.changed:
+            return
+        data = json.dumps(self.entries, separators=(",", ":"), sort_keys=True)
+        try:
             write_atomic(self.file, data.encode("utf-8"))
-            self.changed = False
+        except OSError:
+            return  # a full disk or read-only tree: the next run reads the files again
+        self.changed = False
 
 
 def _read_index(file: Path) -> dict[str, list[object]]:
@@ -126,12 +134,18 @@ class Cache(NamedTuple):
     stats: StatIndex
 
 
-def open_cache(root: Path, config_digest: str) -> Cache:
-    """The cache under `root/.mlgate_cache` for this build and configuration."""
+def open_cache(root: Path, config_digest: str) -> Cache | None:
+    """The cache under `root/.mlgate_cache` for this build and configuration.
+
+    None when the folder cannot be made (a read-only checkout): the run goes on without it.
+    """
     top = root / CACHE_DIR
     folder = top / salt(config_digest)
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in ((".gitignore", "*\n"), ("CACHEDIR.TAG", _TAG)):
-        if not (top / name).exists():
-            write_atomic(top / name, text.encode("utf-8"))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        for name, text in ((".gitignore", "*\n"), ("CACHEDIR.TAG", _TAG)):
+            if not (top / name).exists():
+                write_atomic(top / name, text.encode("utf-8"))
+    except OSError:
+        return None  # nowhere to keep results: every file is checked, as with --no-cache
     return Cache(ObjectStore(folder), StatIndex(folder / "index.json"))
