@@ -361,3 +361,33 @@ def test_tampered_package_refused(
     lines = capsys.readouterr().err.splitlines()
     assert [line.startswith(f"mlgate: error: {tampered.name}") for line in lines] == [True, True]
     assert all("src/iris_model/serve.py" in line for line in lines)
+
+
+def test_rollback_killed_is_finished_by_the_next_deploy(
+    staging: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _serving(staging, "v1")
+    degrading = staging.packages["degrading"]
+    process = _deploy_process(staging, str(degrading.path), "rollback-started")
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert predict(_endpoint(staging), [[5.1, 3.5, 1.4, 0.2]])[1] == degrading.digest
+    assert staging.mlgate("deploy", str(staging.packages["v2"].path), "--env", "staging") == 0
+    err = capsys.readouterr().err
+    assert re.search(
+        r"rollback #\d+ of \w+ to 'staging' was interrupted \(last step: started\)", err
+    )
+    _serving(staging, "v2")
+    assert staging.mlgate("rollback", "--env", "staging", "--reason", "back to v1") == 0
+    assert capsys.readouterr().out.startswith("rolled back 'staging' (rollback #")
+    _serving(staging, "v1")
+    assert staging.mlgate("releases", "--env", "staging", "--format", "json", "--limit", "4") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [(r["type"], r["digest"], r["outcome"]) for r in shown] == [
+        ("rollback", staging.packages["v1"].digest, "succeeded"),
+        ("deploy", staging.packages["v2"].digest, "succeeded"),
+        ("rollback", staging.packages["v1"].digest, "succeeded"),
+        ("rollback", staging.packages["v1"].digest, "interrupted"),
+    ]
+    assert shown[0]["reason"] == "back to v1"
+    assert shown[1]["previous"] == staging.packages["v1"].digest
