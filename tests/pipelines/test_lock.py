@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from mlgate.errors import GateError
-from mlgate.pipelines.lock import Holder, env_lock, held, pid_alive, zombie
+from mlgate.pipelines.lock import Holder, env_lock, held, pid_alive, start_ticks, zombie
 
 ME = Holder(os.getpid(), "2026-11-27T10:00:00.000Z", "mlgate deploy")
 
@@ -82,3 +82,8 @@ def test_pid_alive() -> None:
 
 def test_zombie_without_procfs(tmp_path: Path) -> None:
     assert not zombie(os.getpid(), tmp_path)
+
+
+def test_start_ticks() -> None:
+    assert start_ticks(os.getpid(), Path("/proc")).isdigit()
+    assert start_ticks(os.getpid(), Path("/nonexistent")) == ""

@@ -45,13 +45,16 @@ def test_processes_start_and_stop(tmp_path: Path) -> None:
         "print('up', flush=True); time.sleep(60)"
     )
     log = tmp_path / "logs" / "p.log"
-    pid = processes.start([sys.executable, "-c", stubborn], tmp_path, log, {"X": "1"})
-    assert processes.alive(pid)
+    proc = processes.start([sys.executable, "-c", stubborn], tmp_path, log, {"X": "1"})
+    assert processes.alive(proc)
+    assert not processes.alive(proc._replace(started="1"))
+    processes.stop(proc._replace(started="1"), 0.1)
+    assert processes.alive(proc)
     while "up" not in log.read_text():
         time.sleep(0.02)
-    processes.stop(pid, 0.1)
-    assert not processes.alive(pid)
-    processes.stop(pid, 0.1)
+    processes.stop(proc, 0.1)
+    assert not processes.alive(proc)
+    processes.stop(proc, 0.1)
 
 
 def test_processes_run(tmp_path: Path) -> None:

@@ -32,7 +32,7 @@ from mlgate.errors import GateError
 from mlgate.pipelines.environments import LocalSettings
 from mlgate.pipelines.ledger import fsync_dir, write_atomic
 from mlgate.pipelines.package import Package, extract_package
-from mlgate.pipelines.runtime import Clock, Processes, free_port, listening
+from mlgate.pipelines.runtime import Clock, Proc, Processes, free_port, listening
 from mlgate.pipelines.targets import Staged
 from mlgate.pipelines.verify import Check
 
@@ -159,16 +159,16 @@ class LocalTarget:
         port = free_port()
         log = self.store / "logs" / f"{release.name}.log"
         env = {"MLGATE_DIGEST": str(info.get("digest")), "PORT": str(port)}
-        pid = self.processes.start(self._argv(info, release, port), release, log, env)
-        record = {"pid": pid, "port": port, "digest": info.get("digest")}
+        proc = self.processes.start(self._argv(info, release, port), release, log, env)
+        record = {**proc._asdict(), "port": port, "digest": info.get("digest")}
         (self.store / "runs").mkdir(parents=True, exist_ok=True)
         write_atomic(self.store / "runs" / f"{release.name}.json", json.dumps(record).encode())
-        return self._wait(pid, port, log)
+        return self._wait(proc, port, log)
 
-    def _wait(self, pid: int, port: int, log: Path) -> str:
+    def _wait(self, proc: Proc, port: int, log: Path) -> str:
         deadline = self.clock.monotonic() + self.settings.start_timeout
         while not listening(port):
-            if not self.processes.alive(pid):
+            if not self.processes.alive(proc):
                 return f"the server exited before listening: {_last_line(log)} (log: {log})"
             if self.clock.monotonic() >= deadline:
                 limit = self.settings.start_timeout
@@ -184,29 +184,35 @@ class LocalTarget:
         run = _read_json(self.store / "runs" / f"{key}.json")
         if run is None:
             return False
-        return self.processes.alive(int(run["pid"])) and listening(int(run["port"]))
+        return self.processes.alive(_proc(run)) and listening(int(run["port"]))
 
     def _stop(self, record: Path) -> None:
         run = _read_json(record)
         if run is not None:
-            self.processes.stop(int(run["pid"]), _GRACE)
+            self.processes.stop(_proc(run), _GRACE)
         record.unlink(missing_ok=True)
 
     def _ensure_router(self) -> int:
         router = _read_json(self.store / "router.json")
-        if router and self.processes.alive(int(router["pid"])) and listening(int(router["port"])):
+        if router and self.processes.alive(_proc(router)) and listening(int(router["port"])):
             return int(router["port"])
         port = self.settings.port or int((router or {}).get("port", 0)) or free_port()
         if listening(port):
             raise GateError(f"127.0.0.1:{port} is taken by another program; set another port")
         argv = [sys.executable, "-m", "mlgate.pipelines.router", "--store", str(self.store)]
         log = self.store / "logs" / "router.log"
-        pid = self.processes.start([*argv, "--port", str(port)], self.store, log, {})
-        write_atomic(self.store / "router.json", json.dumps({"pid": pid, "port": port}).encode())
-        problem = self._wait(pid, port, log)
+        proc = self.processes.start([*argv, "--port", str(port)], self.store, log, {})
+        record = {**proc._asdict(), "port": port}
+        write_atomic(self.store / "router.json", json.dumps(record).encode())
+        problem = self._wait(proc, port, log)
         if problem:
             raise GateError(f"cannot serve on 127.0.0.1:{port}: {problem}; free the port or set it")
         return port
+
+
+def _proc(record: Mapping[str, Any]) -> Proc:
+    """The process a run record names (records written without a start time match any)."""
+    return Proc(int(record["pid"]), str(record.get("started", "")))
 
 
 def _fill(word: str, values: Mapping[str, str]) -> str:

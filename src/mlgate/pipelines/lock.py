@@ -39,6 +39,18 @@ def pid_alive(pid: int) -> bool:
     return not zombie(pid, Path("/proc"))
 
 
+def start_ticks(pid: int, proc: Path) -> str:
+    """When `pid` started, in clock ticks since boot, as `proc` (procfs) tells; "" if unknown.
+
+    With the pid it identifies a process even after its pid was reused by another one.
+    """
+    try:
+        stat = (proc / str(pid) / "stat").read_text()
+    except OSError:  # no procfs (macOS) or no such process: identity by pid alone
+        return ""
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
 def zombie(pid: int, proc: Path) -> bool:
     """Whether `pid` has exited but not been reaped, as `proc` (procfs) tells."""
     try:

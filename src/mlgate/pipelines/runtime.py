@@ -18,7 +18,7 @@ from pathlib import Path
 from types import FrameType
 from typing import NamedTuple, Protocol
 
-from mlgate.pipelines.lock import pid_alive
+from mlgate.pipelines.lock import pid_alive, start_ticks
 
 
 class Clock(Protocol):
@@ -54,14 +54,21 @@ class Completed(NamedTuple):
     output: str
 
 
+class Proc(NamedTuple):
+    """A process: its pid and its start time, so that a reused pid is not mistaken for it."""
+
+    pid: int
+    started: str
+
+
 class Processes(Protocol):
     """Starting, watching and stopping the processes a target runs."""
 
-    def start(self, argv: Sequence[str], cwd: Path, log: Path, env: Mapping[str, str]) -> int: ...
+    def start(self, argv: Sequence[str], cwd: Path, log: Path, env: Mapping[str, str]) -> Proc: ...
 
-    def alive(self, pid: int) -> bool: ...
+    def alive(self, proc: Proc) -> bool: ...
 
-    def stop(self, pid: int, grace: float) -> None: ...
+    def stop(self, proc: Proc, grace: float) -> None: ...
 
     def run(self, argv: Sequence[str], cwd: Path, timeout: float) -> Completed: ...
 
@@ -69,8 +76,8 @@ class Processes(Protocol):
 class LocalProcesses:
     """Real processes on this machine. Servers get their own session and outlive mlgate."""
 
-    def start(self, argv: Sequence[str], cwd: Path, log: Path, env: Mapping[str, str]) -> int:
-        """Spawn `argv` detached, output appended to `log`; return its pid."""
+    def start(self, argv: Sequence[str], cwd: Path, log: Path, env: Mapping[str, str]) -> Proc:
+        """Spawn `argv` detached, output appended to `log`; return the process."""
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("ab") as out:
             process = subprocess.Popen(
@@ -83,18 +90,23 @@ class LocalProcesses:
                 start_new_session=True,
             )
         process.returncode = 0  # reaped by stop() or by init; silences Popen's ResourceWarning
-        return process.pid
+        return Proc(process.pid, start_ticks(process.pid, Path("/proc")))
 
-    def alive(self, pid: int) -> bool:
-        """Whether `pid` still runs (a zombie does not)."""
-        return pid_alive(pid)
+    def alive(self, proc: Proc) -> bool:
+        """Whether the process still runs (a zombie does not, nor another one with its pid)."""
+        if not pid_alive(proc.pid):
+            return False
+        return not proc.started or start_ticks(proc.pid, Path("/proc")) in ("", proc.started)
 
-    def stop(self, pid: int, grace: float) -> None:
+    def stop(self, proc: Proc, grace: float) -> None:
         """SIGTERM, then SIGKILL after `grace` seconds; reap it when it is our child."""
         for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError):  # already gone: nothing to stop
-                os.kill(pid, sig)
-            if _ended(pid, wait):
+            if not self.alive(proc):
+                _ended(proc.pid, 0.0)
+                return
+            with contextlib.suppress(ProcessLookupError):  # ended meanwhile: nothing to stop
+                os.kill(proc.pid, sig)
+            if _ended(proc.pid, wait):
                 return
 
     def run(self, argv: Sequence[str], cwd: Path, timeout: float) -> Completed:
