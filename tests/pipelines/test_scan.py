@@ -554,3 +554,55 @@ def test_huge_length_fields_are_findings(tmp_path: Path) -> None:
     assert summary(report) == [
         (2, None, "malformed pickle: a length field is larger than any real data")
     ]
+
+
+class FakeDtype:
+    """Pickles as `numpy.dtype(*args)` with BUILD `state`, whatever those are."""
+
+    def __init__(self, args: tuple[object, ...], state: object = None) -> None:
+        self.args, self.state = args, state
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (np.dtype, self.args, self.state)
+
+
+FLEXIBLE_STATE = (3, "<", None, None, None, -1, -1, 0)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "message"),
+    [
+        (collections.OrderedDict(), "a dtype is not a plain numpy.dtype"),
+        (FakeDtype((5, False, True)), "a dtype has no type code"),
+        (FakeDtype(("q8", False, True)), "dtype 'q8' is not understood"),
+        (FakeDtype(("U", False, True), FLEXIBLE_STATE), "dtype 'U' has no valid item size"),
+        (
+            FakeDtype(
+                ("V8", False, True),
+                (3, "|", None, ("a",), {"a": (FakeDtype(("z1",)), 0)}, 8, 1, 16),
+            ),
+            "dtype 'z1' is not understood",
+        ),
+    ],
+)
+def test_dtypes_the_scanner_cannot_size(tmp_path: Path, dtype: object, message: str) -> None:
+    report = scan(wrapper_file(tmp_path, wrapper(dtype), b""), packs=("numpy",))
+    assert [finding.message for finding in report.findings if finding.name is None] == [
+        f"malformed pickle: joblib array at {report.findings[-1].offset}: {message}"
+    ]
+
+
+def test_wrapper_state_that_is_not_a_dict(tmp_path: Path) -> None:
+    data = b"\x80\x04\x8c\x13joblib.numpy_pickle\x8c\x11NumpyArrayWrapper\x93)\x81K\x01b."
+    report = scan(write(tmp_path, "state.joblib", data), packs=("numpy",))
+    assert summary(report) == [
+        (47, None, "malformed pickle: joblib array at 47: the wrapper state is not a dict")
+    ]
+
+
+def test_oversized_zip_members_are_not_read(tmp_path: Path) -> None:
+    path = torch_zip(tmp_path / "model.pt", STATE_DICT)
+    size = len(STATE_DICT)
+    assert summary(scan(path, packs=("torch",), max_bytes=100)) == [
+        (0, None, f"{size} bytes of pickle data is over max-bytes (100): not read")
+    ]
