@@ -390,3 +390,23 @@ def test_oversized_manifest_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(PackageError, match="is implausibly large"):
         read_package(rewrite(package.path, tmp_path / "bad.mlpkg", edit))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"builder": 7}, "'builder' must be a string or null"),
+        ({"created": ["today"]}, "'created' must be a string or null"),
+        ({"files": [{"path": "a", "size": 1, "sha256": "00"}]}, "'00' is not a sha256 hex"),
+        ({"files": [{"path": "a", "size": "1", "sha256": "0" * 64}]}, "'size' must be a int"),
+    ],
+)
+def test_manifest_field_types_are_checked(
+    tmp_path: Path, change: dict[str, object], message: str
+) -> None:
+    package = build(make_project(tmp_path / "proj"))
+    table = json.loads(canonical_json(package.manifest))
+    table.update(change)
+    with pytest.raises(PackageError) as err:
+        parse_manifest(json.dumps(table, sort_keys=True, separators=(",", ":")).encode())
+    assert message in str(err.value)

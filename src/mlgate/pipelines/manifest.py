@@ -150,14 +150,24 @@ def _provenance_fields(table: Mapping[str, Any]) -> dict[str, Any]:
         "metrics": _mapping(table["metrics"], "metrics"),
         "metadata": _mapping(table["metadata"], "metadata"),
         "git": None if git is None else GitInfo(_typed(git, "commit", str), git["dirty"] is True),
-        "builder": table["builder"],
-        "created": table["created"],
+        "builder": _optional_str(table, "builder"),
+        "created": _optional_str(table, "created"),
     }
 
 
 def _file_entry(item: object) -> FileEntry:
     entry = _mapping(item, "files entry")
-    return FileEntry(_typed(entry, "path", str), _typed(entry, "size", int), entry["sha256"])
+    digest = _typed(entry, "sha256", str)
+    if len(digest) != 64 or digest.strip("0123456789abcdef"):
+        raise PackageError(f"{MANIFEST_NAME}: sha256 {digest!r} is not a sha256 hex digest")
+    return FileEntry(_typed(entry, "path", str), _typed(entry, "size", int), digest)
+
+
+def _optional_str(table: Mapping[str, Any], key: str) -> str | None:
+    value = table[key]
+    if value is not None and not isinstance(value, str):
+        raise PackageError(f"{MANIFEST_NAME}: '{key}' must be a string or null")
+    return value
 
 
 def _mapping(value: object, what: str) -> dict[str, Any]:
