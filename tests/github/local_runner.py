@@ -6,8 +6,8 @@ the status functions, step and job `env:`, `$GITHUB_OUTPUT`, `$GITHUB_ENV`,
 `$GITHUB_STEP_SUMMARY`, every `run:` script through `bash --noprofile --norc -eo pipefail`.
 Third-party actions are stood in for: checkout and setup-python do nothing (the test prepares
 the workspace and the interpreter), upload/download-artifact copy files through a folder,
-upload-sarif records the file. The step that pip-installs mlgate and the project is skipped:
-the test's environment already has both.
+upload-sarif records the file. The steps that pip-install mlgate, the project and the coverage
+tools are skipped: the test's environment (the dev extra) already has them.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-SKIPPED_STEPS = frozenset({"Install mlgate and the project"})
+SKIPPED_STEPS = frozenset({"Install mlgate and the project", "Install the coverage tools"})
 EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.S)
 TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:[^']|'')*')|(?P<num>\d+(?:\.\d+)?)"
@@ -255,3 +255,14 @@ def _files(job: Job, files: Mapping[str, Path], action_dir: Path) -> dict[str, s
 def _pairs(path: Path) -> dict[str, str]:
     lines = path.read_text(encoding="utf-8").splitlines()
     return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def git(cwd: Path, *args: str) -> str:
+    """git's stdout in `cwd`, committing as a fixed test identity."""
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
+    done = subprocess.run(
+        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -18,6 +18,7 @@ from local_runner import (
     Runner,
     condition,
     evaluate,
+    git,
     interpolate,
     load_yaml,
     run_job,
@@ -53,17 +54,6 @@ def load():
     factor = json.loads(model.read_text())["factor"]
     return lambda rows: [row * factor for row in rows]
 """
-
-
-def git(cwd: Path, *args: str) -> str:
-    """git's stdout, with a fixed identity."""
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.com"}
-    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.com"}
-    done = subprocess.run(
-        ["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 @pytest.fixture
