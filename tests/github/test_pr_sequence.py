@@ -70,7 +70,7 @@ def runner_for(workspace: Path, **inputs: Any) -> Runner:
         "workspace": str(workspace),
         "run_id": "7",
     }
-    ignored = ("GITHUB_", "COV_CORE_", "PYTEST_")
+    ignored = ("GITHUB_", "COV_CORE_", "COVERAGE_", "PYTEST_")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(ignored)}
     base_env |= {"GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(workspace.parent)}
     artifacts = workspace.parent / "artifacts"
