@@ -56,6 +56,16 @@ def test_ignore_files_above_a_linted_subfolder_apply(repo: Path) -> None:
     assert found(["."]) == ["keep.py"]
 
 
+def test_a_folder_named_on_the_command_line_is_linted_even_if_ignored(repo: Path) -> None:
+    # The ignore files that ignore the named folder itself then do not apply inside it.
+    write(repo, {".gitignore": "/vendor\n*_gen.py\n", "vendor/lib/a.py": "", "vendor/b_gen.py": ""})
+    write(repo, {"vendor/.gitignore": "/lib/\n", "other/c_gen.py": "", "other/d.py": ""})
+    assert found(["."]) == ["other/d.py"]
+    assert found(["vendor"]) == ["vendor/b_gen.py"]
+    assert found(["vendor/lib"]) == ["vendor/lib/a.py"]
+    assert found(["other"]) == ["other/d.py"]
+
+
 def test_gitignore_outside_a_repository_applies_inside_the_tree(tmp_path: Path) -> None:
     write(tmp_path, {".gitignore": "b.py\n", "a.py": "", "b.py": ""})
     assert found([str(tmp_path)]) == [str(tmp_path / "a.py")]

@@ -11,7 +11,7 @@ from sample_rules import SAMPLE_RULES
 
 from mlgate.linters.base import FileContext, Options, Violation
 from mlgate.linters.config import LintConfig
-from mlgate.linters.engine import check_source, check_tree, split_lines
+from mlgate.linters.engine import apply_noqa, check_source, check_tree, split_lines
 from mlgate.linters.run import lint_paths
 from workspace import write
 
@@ -187,3 +187,25 @@ def test_check_source_and_check_tree_skip_noqa() -> None:
     assert check_source("(", "x.py", Options(), SAMPLE_RULES)[0].code == "MLG000"
     ctx = FileContext("x.py", ("boom()",), ast.parse("boom()"), Options())
     assert check_tree(ctx, {}) == []
+
+
+def test_noqa_covers_the_lines_joined_by_a_token_as_in_flake8(here: Path) -> None:
+    # flake8 joins the lines of a multi-line token (string, backslash continuation); a
+    # newline inside brackets still ends the line it searches.
+    source = (
+        "boom() + \\\n"
+        "    1  # noqa: MLG901\n"
+        'boom(); s = """\n'
+        '# noqa"""\n'
+        "x = boom(  # noqa\n"
+        "    boom(),\n"
+        ")\n"
+    )
+    assert lint(here, {"a.py": source}) == [("a.py", 6, 4, "MLG901")]
+
+
+def test_noqa_falls_back_to_the_line_when_tokens_fail() -> None:
+    found = [Violation("a.py", 1, 0, "MLG901", "m"), Violation("a.py", 2, 0, "MLG901", "m")]
+    lines = ("x = 1  # noqa", "y = '''")
+    assert apply_noqa(found, lines, "\n".join(lines)) == found[1:]
+    assert apply_noqa(found, lines, "no marker") == found

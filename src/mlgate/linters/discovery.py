@@ -2,7 +2,8 @@
 
 Folders are walked for `*.py` files and `*.ipynb` notebooks, skipping what `.gitignore` files
 ignore (the ones inside the walked folders and, in a git repository, the ones above them up to
-the repository root, plus `.git/info/exclude`) and what `exclude`/`extend-exclude` name. Both
+the repository root, plus `.git/info/exclude`; none of those above when they ignore the named
+folder itself) and what `exclude`/`extend-exclude` name. Both
 use gitignore patterns (pathspec); `exclude` patterns are relative to the project root. `.git`
 folders are always skipped. Symbolic links to folders are not followed. Files named on the
 command line are taken as given: that is how pre-commit passes them.
@@ -95,19 +96,28 @@ def _skipped(walk: _Walk, path: str, top: str, ignores: list[_Ignore], is_dir: b
     slash = "/" if is_dir else ""
     if walk.exclude.match_file(relative_to_root(path, walk.root, top) + slash):
         return True
+    return _ignored(path + slash, ignores)
+
+
+def _ignored(path: str, ignores: list[_Ignore]) -> bool:
+    """Whether the innermost ignore file with a matching pattern ignores `path`."""
     for ignore in reversed(ignores):
-        verdict = ignore.spec.check_file(relative_to_root(path, ignore.base, ignore.base) + slash)
+        verdict = ignore.spec.check_file(relative_to_root(path, ignore.base, ignore.base))
         if verdict.include is not None:
             return bool(verdict.include)
     return False
 
 
 def _inherited_ignores(top: str) -> list[_Ignore]:
-    """The ignore files of a git repository that apply above `top`, outermost first."""
+    """The ignore files of a git repository that apply above `top`, outermost first.
+
+    None apply when they ignore `top` itself: a folder named on the command line is linted.
+    """
     try:
-        return _ignores_above(top)
+        found = _ignores_above(top)
     except OSError as err:
         raise UsageError(f"cannot read the .gitignore files above {top}: {err}") from err
+    return [] if found and _ignored(top + os.sep, found) else found
 
 
 def _ignores_above(top: str) -> list[_Ignore]:

@@ -19,6 +19,7 @@ from mlgate.linters.base import FileContext, Options, Rule, Violation
 SYNTAX_ERROR = "MLG000"
 # The same pattern and matching as flake8, so both front ends suppress the same findings.
 _NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
+_ANY_NOQA = re.compile("noqa", re.IGNORECASE)
 _NEWLINES = re.compile(r"\r\n?")
 
 
@@ -115,21 +116,53 @@ def split_lines(source: str) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def apply_noqa(found: Iterable[Violation], lines: tuple[str, ...]) -> list[Violation]:
-    """Drop findings whose line carries `# noqa` or `# noqa: CODE,...` naming their code."""
-    return [v for v in found if not _suppressed(v, lines)]
+def apply_noqa(
+    found: Iterable[Violation], lines: tuple[str, ...], source: str | None = None
+) -> list[Violation]:
+    """Drop findings whose line carries `# noqa` or `# noqa: CODE,...` naming their code.
+
+    As in flake8, a `# noqa` on any line of a token that spans several lines (a multi-line
+    string, a backslash continuation) covers all of them. Only files mentioning noqa are
+    tokenized. `source` is the text `lines` came from (joined from them when not given).
+    """
+    found = list(found)
+    source = "\n".join(lines) if source is None and found else source or ""
+    if not found or not _ANY_NOQA.search(source):
+        return found
+    spans = _statement_lines(source, lines)
+    return [v for v in found if not _suppressed(v.code, spans.get(v.line) or _line(lines, v))]
 
 
-def _suppressed(violation: Violation, lines: tuple[str, ...]) -> bool:
-    text = lines[violation.line - 1] if 0 < violation.line <= len(lines) else ""
-    match = _NOQA.search(text) if "noqa" in text.lower() else None
+def _line(lines: tuple[str, ...], violation: Violation) -> str:
+    return lines[violation.line - 1] if 0 < violation.line <= len(lines) else ""
+
+
+def _suppressed(code: str, text: str) -> bool:
+    match = _NOQA.search(text)
     if match is None:
         return False
     codes = match.group("codes")
     if codes is None:
         return True
-    named = tuple(code for code in re.split(r"[,\s]+", codes) if code)
-    return violation.code.startswith(named)
+    return code.startswith(tuple(name for name in re.split(r"[,\s]+", codes) if name))
+
+
+def _statement_lines(source: str, lines: tuple[str, ...]) -> dict[int, str]:
+    """Line number -> the text of all lines of the logical line it belongs to (flake8's map)."""
+    spans: dict[int, str] = {}
+    first, last = len(lines) + 2, -1
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type in (tokenize.ENDMARKER, tokenize.DEDENT):
+                continue
+            first, last = min(first, token.start[0]), max(last, token.end[0])
+            if token.type in (tokenize.NL, tokenize.NEWLINE):
+                joined = "\n".join(lines[first - 1 : last]) + "\n"
+                spans.update(dict.fromkeys(range(first, last + 1), joined))
+                first, last = len(lines) + 2, -1
+    except (tokenize.TokenError, SyntaxError):
+        return {}  # flake8 then falls back to the physical line; so do we
+    return spans
 
 
 def _run_rules(node: ast.AST, ctx: FileContext, rules: tuple[Rule, ...]) -> list[Violation]:
