@@ -21,7 +21,8 @@ from hypothesis import strategies as st
 
 from mlgate.cli import main
 from mlgate.linters.base import Options, Violation
-from mlgate.linters.engine import apply_noqa, lint_file, make_checker, read_source, split_lines
+from mlgate.linters.checkfile import check_data
+from mlgate.linters.engine import apply_noqa, decode_source, make_checker, split_lines
 from mlgate.linters.flake8_plugin import Plugin
 from mlgate.linters.registry import RULES
 
@@ -150,9 +151,9 @@ def test_generated_programs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         path = folder / f"p{len(written)}.py"
         path.write_bytes(data)
         written.append(path)
-        found = lint_file(str(path), Options(), checker)
+        found = list(check_data(str(path), data, Options(), checker).violations)
         if not any(v.code == "MLG000" for v in found):
-            assert found == through_the_plugin(path)
+            assert found == through_the_plugin(path, data)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -161,13 +162,14 @@ def test_generated_programs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert_same_findings(folder)
 
 
-def through_the_plugin(path: Path) -> list[Violation]:
+def through_the_plugin(path: Path, data: bytes) -> list[Violation]:
     """What the flake8 plugin yields for `path`, as mlgate violations with `# noqa` applied."""
-    source = read_source(str(path))
+    source = decode_source(data, str(path))
     assert isinstance(source, str)
     lines = split_lines(source)
     plugin = Plugin(ast.parse(source), str(path), [line + "\n" for line in lines])
-    found = [
-        Violation(str(path), line, col, *text.split(" ", 1)) for line, col, text, _ in plugin.run()
-    ]
+    found = []
+    for line, col, text, _ in plugin.run():
+        code, message = text.split(" ", 1)
+        found.append(Violation(str(path), line, col, code, message))
     return apply_noqa(found, lines, source)
