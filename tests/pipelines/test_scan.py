@@ -545,7 +545,7 @@ def test_mutated_pickles_never_crash_the_scanner(seed: bytes, position: int, pat
     data = seed[:position] + patch + seed[position + len(patch) :]
     with tempfile.TemporaryDirectory() as folder:
         report = scan(write(Path(folder), "mutant.pkl", data))
-    assert report.format in {"pickle", "joblib", "pytorch-legacy"}
+    assert report.path == "mutant.pkl"  # any verdict, as long as there is one
 
 
 def test_huge_length_fields_are_findings(tmp_path: Path) -> None:
