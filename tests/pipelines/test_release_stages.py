@@ -237,3 +237,18 @@ def test_command_target_deploy_failure(tmp_path: Path) -> None:
 
 def test_free_port_is_free() -> None:
     assert 0 < free_port() < 65536
+
+
+def test_failed_rollback_after_failed_deploy(
+    tiny: Tiny, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert tiny.mlgate("deploy", str(tiny.good.path), "--env", "cmd") == 0
+    (tiny.root / "fail-health").write_text("")
+    (tiny.root / "fail-rollback").write_text("")
+    assert tiny.mlgate("deploy", str(tiny.bad.path), "--env", "cmd") == 1
+    err = capsys.readouterr().err
+    assert "failed: check bake health-command failed: the health command exited 3" in err
+    assert "; and rolling back failed too: rollback to sha256:" in err
+    assert "the rollback command exited 3: rollback went wrong" in err
+    assert tiny.mlgate("releases", "--env", "cmd", "--format", "json", "--limit", "1") == 0
+    assert '"outcome": "failed"' in capsys.readouterr().out

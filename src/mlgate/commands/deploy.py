@@ -59,7 +59,11 @@ def _failed(stage: Stage, package: Package, outcome: Outcome, previous: str) -> 
     assert outcome.failure is not None
     reason = outcome.failure.reason()
     undo = Undo(previous, package.digest, outcome.deployment, reason)
-    restored = rollback(stage, undo)
+    try:
+        restored = rollback(stage, undo)
+    except GateError as err:
+        failed = f"deployment #{outcome.deployment} to {stage.env.name!r} failed: {reason}"
+        return GateError(f"{failed}; and rolling back failed too: {err}")
     back = short(previous) if previous else "nothing (first deployment)"
     return GateError(
         f"deployment #{outcome.deployment} of {short(package.digest)} to {stage.env.name!r} "
