@@ -210,7 +210,7 @@ class Client(threading.Thread):
     ("broken", "failure"),
     [
         ("unhealthy", "check candidate health failed: GET /health answered 503"),
-        ("slow", r"check candidate latency failed: p95 0\.8\d\ds over 3 requests, limit 0\.500s"),
+        ("slow", r"check candidate latency failed: p95 \d\.\d{3}s over 3 requests, limit 0\.500s"),
         (
             "wrong",
             r"check candidate smoke failed: 2 of 2 smoke cases wrong; "
