@@ -20,20 +20,16 @@ KINDS = ("code", "blank", "comment")
 DefNode = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
 
 
-def _is_code(text: str) -> bool:
-    return text.lstrip()[:1] not in ("", "#")
-
-
-def _is_blank(text: str) -> bool:
-    return not text.strip()
-
-
 def _compute(kind: str, ctx: FileContext) -> list[int]:
-    if kind == "comment":
+    lines = ctx.lines
+    if kind == "code":
+        flags = [text.lstrip()[:1] not in ("", "#") for text in lines]
+    elif kind == "blank":
+        flags = [not text.strip() for text in lines]
+    else:
         code, blank = prefix_sums(ctx, "code"), prefix_sums(ctx, "blank")
         return [index - c - b for index, (c, b) in enumerate(zip(code, blank, strict=True))]
-    flag = _is_code if kind == "code" else _is_blank
-    return list(accumulate(map(flag, ctx.lines), initial=0))
+    return list(accumulate(flags, initial=0))
 
 
 def prefix_sums(ctx: FileContext, kind: str) -> list[int]:

@@ -27,6 +27,7 @@ def inside(body: str, head: str = "") -> str:
         ("import marshal", "marshal.loads(b'')"),
         ("import numpy as np", "np.load(path, allow_pickle=flag)"),
         ("import numpy as np", "np.load(path, None, 1)"),
+        ("import numpy as np", "np.load(path, mmap_mode='r', allow_pickle=True)"),
         ("import yaml", "yaml.load(handle, yaml.FullLoader)"),
         ("import yaml", "yaml.load_all(handle, Loader=yaml.Loader)"),
         ("import yaml", "yaml.full_load(handle)"),
@@ -53,6 +54,7 @@ def test_unsafe_calls(head: str, body: str) -> None:
         ("import keras", "keras.models.load_model(path, safe_mode=True)"),
         ("import keras", "keras.models.load_model(path)"),
         ("", "handle.load()"),
+        ("from pickle import *", "load(handle)"),
         ("", "loaders[0](path)"),
     ],
 )
