@@ -21,7 +21,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
@@ -68,7 +68,7 @@ def keep() -> None:
     """Nothing to prepare before a run."""
 
 
-def rows(tree: Path, repeat: int) -> list[tuple[str, Sample]]:
+def rows(tree: Path, repeat: int) -> Iterator[tuple[str, Sample]]:
     """Every measurement on the scratch copy `tree`, as (what, seconds)."""
     cache = tree / ".mlgate_cache"
 
@@ -81,10 +81,12 @@ def rows(tree: Path, repeat: int) -> list[tuple[str, Sample]]:
         ("cold: lint --jobs 1, writing the cache", ("--jobs", "1"), drop_cache),
         ("cold: lint --jobs 2, writing the cache", ("--jobs", "2"), drop_cache),
     )
-    found = [(what, median(repeat, (*LINT, *extra), tree, before)) for what, extra, before in cases]
+    for what, extra, before in cases:
+        yield what, median(repeat, (*LINT, *extra), tree, before)
     timed((*LINT,), tree)
-    found.append(("warm: lint (every result cached)", median(repeat, LINT, tree, keep)))
-    return found + changed_rows(tree, repeat) + fix_rows(tree, repeat)
+    yield "warm: lint (every result cached)", median(repeat, LINT, tree, keep)
+    yield from changed_rows(tree, repeat)
+    yield from fix_rows(tree, repeat)
 
 
 def changed_rows(tree: Path, repeat: int) -> list[tuple[str, Sample]]:
@@ -126,14 +128,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     source = corpus(args.corpus)
     files = sum(1 for _ in source.rglob("*.py"))
     lines = sum(len(p.read_bytes().splitlines()) for p in source.rglob("*.py"))
+    print(f"corpus: {source.name}, {files} files, {lines} lines; median of {args.repeat} runs")
+    print("| run | wall s | CPU s |\n| --- | ---: | ---: |", flush=True)
     with tempfile.TemporaryDirectory(prefix="mlgate-scale-") as scratch:
         tree = Path(scratch) / "corpus"
         shutil.copytree(source, tree, symlinks=True)
-        found = rows(tree, args.repeat)
-    print(f"corpus: {source.name}, {files} files, {lines} lines; median of {args.repeat} runs")
-    print("| run | wall s | CPU s |\n| --- | ---: | ---: |")
-    for what, (wall, cpu) in found:
-        print(f"| {what} | {wall:.2f} | {cpu:.2f} |")
+        for what, (wall, cpu) in rows(tree, args.repeat):
+            print(f"| {what} | {wall:.2f} | {cpu:.2f} |", flush=True)
     return 0
 
 
