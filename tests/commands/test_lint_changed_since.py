@@ -92,3 +92,20 @@ def test_shallow_clone_without_the_base(
     assert "this clone is shallow" in err
     assert "`fetch-depth: 0`" in err
     assert "`git fetch origin main`" in err
+
+
+def test_only_changed_files_under_the_paths_and_not_excluded(
+    feature: GitRepo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    glob = "def f():\n    global A\n"
+    feature.write("pyproject.toml", '[tool.mlgate]\nextend-exclude = ["pkg/vendored/"]\n')
+    for name in ("pkg/vendored/v.py", "other/o.py", "pkg/n.py"):
+        feature.write(name, glob)
+    feature.write("pkg/notes.txt", "global A\n")
+    (feature.root / "pkg/handler.py").unlink()
+    assert main(["lint", "--changed-since", "main", "--no-cache", "pkg"]) == 1
+    assert capsys.readouterr().out == (
+        "pkg/n.py:2:5: MLG302 `global A` hides module state in the function; "
+        "pass it in and return it\n"
+        "Found 1 finding in 1 file (1 file checked).\n"
+    )

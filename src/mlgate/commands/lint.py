@@ -146,9 +146,10 @@ def _check_arguments(args: argparse.Namespace) -> None:
 
 def _lint(args: argparse.Namespace, config: LintConfig, changes: ChangeSet | None) -> LintResult:
     options = RunOptions(args.jobs or default_jobs(), cache=not args.no_cache)
+    if changes is not None:
+        return lint_files(changed_files(args.paths, config, changes), config, RULES, options)
     found = discover(args.paths, config)
-    files = found.files if changes is None else changed_files(found.files, changes)
-    return lint_files(files, config, RULES, options, found.errors)
+    return lint_files(found.files, config, RULES, options, found.errors)
 
 
 def _show_fixes(fixer: Fixer, result: LintResult, changes: ChangeSet | None) -> int:

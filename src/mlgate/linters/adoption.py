@@ -13,6 +13,8 @@ from itertools import groupby
 from pathlib import Path
 from typing import NamedTuple
 
+from pathspec import GitIgnoreSpec
+
 from mlgate.linters.anchors import Anchor
 from mlgate.linters.atomic import write_atomic
 from mlgate.linters.autofix import FIXABLE, Fixed, Fixer
@@ -86,9 +88,27 @@ def _with(result: LintResult, pairs: Sequence[tuple[Violation, Anchor]]) -> Lint
     return result._replace(violations=violations, anchors=tuple(a for _, a in pairs))
 
 
-def changed_files(files: Sequence[str], changes: ChangeSet) -> list[str]:
-    """The files with changed lines."""
-    return [path for path in files if changes.for_path(Path(path)) is not None]
+def changed_files(paths: Sequence[str], config: LintConfig, changes: ChangeSet) -> list[str]:
+    """The Python files and notebooks with changed lines under `paths`, without walking them.
+
+    Git already knows which files changed: each is kept when it still exists, lies under one of
+    `paths` and is not excluded. Paths are shown relative to the working directory.
+    """
+    cwd = os.path.realpath(os.getcwd())
+    tops = [os.path.normpath(os.path.join(cwd, path)).rstrip(os.sep) for path in paths]
+    exclude = GitIgnoreSpec.from_lines((*config.exclude, *config.extend_exclude))
+    root = os.path.realpath(config.root)
+    found = []
+    for name in sorted(changes.files):
+        absolute = os.path.join(str(changes.root), name)
+        if not name.endswith((".py", SUFFIX)) or not os.path.isfile(absolute):
+            continue
+        inside = any(
+            absolute == top or absolute.startswith(top.rstrip(os.sep) + os.sep) for top in tops
+        )
+        if inside and not exclude.match_file(relative_to_root(absolute, root, cwd)):
+            found.append(os.path.relpath(absolute, cwd))
+    return found
 
 
 def on_changed_lines(result: LintResult, changes: ChangeSet) -> LintResult:
