@@ -8,7 +8,7 @@ import pytest
 
 import mlgate.linters
 from mlgate.errors import UsageError
-from mlgate.linters.autofix import FIXABLE, load_fixer
+from mlgate.linters.autofix import FIXABLE, load_fixer, may_fix
 from mlgate.linters.base import Example, Options, Violation
 from mlgate.linters.engine import check_source
 from mlgate.linters.fix import fix_source, unified_diff
@@ -169,3 +169,20 @@ def test_other_missing_modules_are_not_disguised(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setitem(sys.modules, "libcst.metadata", None)
     with pytest.raises(ModuleNotFoundError, match=r"libcst\.metadata"):
         load_fixer()
+
+
+@pytest.mark.parametrize(
+    ("code", "message", "expected"),
+    [
+        ("MLG201", "bare `except:` also catches ...", True),
+        ("MLG204", "`self._log.warning(...)` in `except Exception:` drops the traceback", True),
+        ("MLG204", "`log.info(...)` in `except Exception:` drops the traceback", False),
+        ("MLG401", "`yaml.load` can run code hidden in the data; use ...", True),
+        ("MLG401", "`pickle.load` can run code hidden in the data; ...", False),
+        ("MLG101", "function `f` has 30 code lines (limit 20)", False),
+    ],
+)
+def test_only_findings_a_fix_may_apply_to_are_parsed(
+    code: str, message: str, expected: bool
+) -> None:
+    assert may_fix(Violation("m.py", 1, 0, code, message)) is expected

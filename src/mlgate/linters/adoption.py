@@ -17,7 +17,7 @@ from pathspec import GitIgnoreSpec
 
 from mlgate.linters.anchors import Anchor
 from mlgate.linters.atomic import write_atomic
-from mlgate.linters.autofix import FIXABLE, Fixed, Fixer
+from mlgate.linters.autofix import Fixed, Fixer, may_fix
 from mlgate.linters.base import Options, Rule, Violation
 from mlgate.linters.baseline import (
     BASELINE_FILE,
@@ -134,7 +134,7 @@ class FixRun(NamedTuple):
 
 def fix(result: LintResult, fixer: Fixer, write: bool) -> FixRun:
     """Apply the safe fixes to the files with fixable findings (not notebooks)."""
-    fixable = [v for v in result.violations if v.code in FIXABLE and not v.path.endswith(SUFFIX)]
+    fixable = [v for v in result.violations if may_fix(v) and not v.path.endswith(SUFFIX)]
     files: list[str] = []
     resolved, diffs = 0, []
     for path, group in groupby(sorted(fixable), key=lambda v: v.path):

@@ -12,6 +12,26 @@ from mlgate.linters.base import Violation
 FIXABLE = frozenset({"MLG201", "MLG204", "MLG401"})
 
 
+_FIXABLE_CALLS = {
+    "MLG204": (".error(...)`", ".warning(...)`"),
+    "MLG401": ("`yaml.load`", "`torch.load`"),
+}
+
+
+def may_fix(violation: Violation) -> bool:
+    """Whether a fix may apply, judged from the finding alone (no parsing).
+
+    Only files with such findings are parsed with libcst, so `--fix` on a tree with nothing to
+    fix costs no more than a lint. The calls are read from the rules' messages, which quote
+    them: MLG204 ``"`logger.error(...)` in ..."``, MLG401 ``"`torch.load` can ..."``.
+    """
+    if violation.code == "MLG201":
+        return True
+    calls = _FIXABLE_CALLS.get(violation.code, ())
+    quoted = violation.message.split(" ", 1)[0]
+    return any(quoted.endswith(call) or quoted.startswith(call) for call in calls)
+
+
 class Fixed(NamedTuple):
     """A file's source before and after its fixes, and the findings the fixes resolved."""
 
