@@ -7,8 +7,14 @@ for production and a bare repository for GitHub (the ledger branch is pushed to 
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import shutil
+import signal
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -155,3 +161,173 @@ def test_status_functions_decide_what_runs_after_a_failure() -> None:
     assert condition("${{ always() && inputs.ledger-dir == '' }}", CONTEXT, "failure") is True
     assert condition("${{ (failure() || cancelled()) }}", CONTEXT, "success") is False
     assert interpolate("run ${{ github.workspace }}: ${{ true }}", CONTEXT) == "run /w: true"
+
+
+# --- the whole release of the example project -------------------------------------------------
+
+EXAMPLE = ROOT / "examples" / "iris"
+MARKER = "# Release environments."
+ENVIRONMENTS = """# Release environments: short checks and free ports; the local target stands in
+# for production.
+[tool.mlgate.environments.staging]
+target = { kind = "local", start-timeout = "90s" }
+
+[tool.mlgate.environments.staging.approval]
+approvers = ["alice", "bob"]
+
+[tool.mlgate.environments.staging.verify]
+requests = 3
+bake = "0.3s"
+
+[tool.mlgate.environments.production]
+target = { kind = "local", start-timeout = "90s" }
+
+[tool.mlgate.environments.production.approval]
+approvers = ["alice", "bob"]
+allow-self-approval = false
+
+[tool.mlgate.environments.production.verify]
+requests = 3
+bake = "0.3s"
+max-p95-latency = "LATENCY"
+"""
+#: `gh api .../approvals --jq ...` as GitHub answers it: the reviewer of each environment.
+GH = """#!/bin/sh
+case "$ENVIRONMENT" in
+  staging) echo alice ;;
+  production) echo bob ;;
+esac
+"""
+JOBS = ("build", "staging", "production", "rollback-staging", "rollback-production")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example project with its model trained (once for the module)."""
+    project = tmp_path_factory.mktemp("example") / "iris"
+    shutil.copytree(EXAMPLE, project, ignore=shutil.ignore_patterns("models", "dist", ".mlgate"))
+    subprocess.run([sys.executable, "train.py"], cwd=project, check=True, capture_output=True)
+    return project
+
+
+@pytest.fixture
+def example(trained: Path, tmp_path: Path) -> Iterator[Path]:
+    """A clone of the trained example in a git repository, with test environments."""
+    project = tmp_path / "iris"
+    shutil.copytree(trained, project)
+    text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    environments = ENVIRONMENTS.replace("LATENCY", "1s")
+    (project / "pyproject.toml").write_text(text[: text.index(MARKER)] + environments, "utf-8")
+    git(tmp_path, "init", "-q", str(project))
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "iris")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "gh").write_text(GH, encoding="utf-8")
+    (tmp_path / "bin" / "gh").chmod(0o755)
+    yield project
+    for environment in ("staging", "production"):  # stop the model servers of the local target
+        subprocess.run(
+            ["mlgate", "rollback", "--env", environment, "--if-interrupted"],
+            cwd=project,
+            capture_output=True,
+            check=False,
+        )
+        _stop_servers(project / ".mlgate" / "releases" / environment)
+
+
+def _stop_servers(store: Path) -> None:
+    for pid_file in store.rglob("*.pid"):
+        with contextlib.suppress(ValueError, ProcessLookupError):  # already gone
+            os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
+
+
+def release(project: Path) -> tuple[Runner, dict[str, dict[str, Any]]]:
+    """Run the release workflow's jobs in their order, as GitHub would, on `project`."""
+    runner = runner_for(project)
+    runner.base_env["PATH"] = f"{project.parent / 'bin'}{os.pathsep}{runner.base_env['PATH']}"
+    remote = Path(runner.github["server_url"].removeprefix("file://")) / "team" / "model.git"
+    if not remote.exists():
+        git(project.parent, "init", "-q", "--bare", str(remote))
+    results: dict[str, dict[str, Any]] = {}
+    for name in JOBS:
+        needs = {need: results[need] for need in _needs(name)}
+        results[name] = run_job(runner, RELEASE, name, needs)
+    return runner, results
+
+
+def _needs(job: str) -> list[str]:
+    needs = RELEASE["jobs"][job].get("needs", [])
+    return [needs] if isinstance(needs, str) else list(needs)
+
+
+def ledger_on_the_branch(project: Path, environment: str) -> list[dict[str, Any]]:
+    """The environment's ledger as pushed to the ledger branch, verified from a fresh clone."""
+    clone = project.parent / f"ledger-{environment}"
+    remote = project.parent / "github" / "team" / "model.git"
+    shutil.rmtree(clone, ignore_errors=True)
+    git(project.parent, "clone", "-q", "--branch", "mlgate-ledger", str(remote), str(clone))
+    env = {**os.environ, "MLGATE_LEDGER_DIR": str(clone)}
+    verify = ["mlgate", "ledger", "verify", "--env", environment]
+    subprocess.run(verify, cwd=project, env=env, check=True, capture_output=True)
+    lines = (clone / f"{environment}.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def released_with_the_reviewers_approvals(example: Path) -> str:
+    """Release the example, check the jobs, the ledger branch and the summary; the digest."""
+    runner, results = release(example)
+    log = "\n".join(runner.log)
+    assert [results[job]["result"] for job in JOBS] == [
+        "success",
+        "success",
+        "success",
+        "skipped",
+        "skipped",
+    ], log
+    digest = results["build"]["outputs"]["digest"]
+    production = ledger_on_the_branch(example, "production")
+    approvals = [(e["by"], e["digest"]) for e in production if e["kind"] == "approval"]
+    assert approvals == [("bob", digest)]
+    assert [e["kind"] for e in production][-1] == "deploy-end"
+    assert {e["digest"] for e in production} == {digest}
+    staging = ledger_on_the_branch(example, "staging")
+    assert (staging[0]["by"], staging[0]["kind"]) == ("alice", "approval")
+    summary = (runner.artifacts.parent / "summary-production.md").read_text(encoding="utf-8")
+    assert f"| deploy | {digest[7:19]} | iris 1.0.0 | carol |" in summary
+    assert summary.rstrip().endswith("| succeeded |  |")
+    return digest
+
+
+def test_a_release_reaches_production_then_a_failing_one_is_rolled_back(example: Path) -> None:
+    first = released_with_the_reviewers_approvals(example)
+    text = (example / "pyproject.toml").read_text(encoding="utf-8")
+    text = text.replace('version = "1.0.0"', 'version = "1.1.0"')
+    text = text.replace('max-p95-latency = "1s"', 'max-p95-latency = "0.001ms"')
+    (example / "pyproject.toml").write_text(text, encoding="utf-8")
+    git(example, "commit", "-qam", "1.1.0, with a latency budget no server meets")
+    runner, results = release(example)
+    log = "\n".join(runner.log)
+    assert [results[job]["result"] for job in JOBS] == [
+        "success",
+        "success",
+        "failure",
+        "skipped",
+        "success",
+    ], log
+    second = results["build"]["outputs"]["digest"]
+    assert second != first
+    production = ledger_on_the_branch(example, "production")
+    assert ("deploy-start", second) in [(e["kind"], e["digest"]) for e in production]
+    assert (production[-1]["kind"], production[-1]["digest"]) == ("deploy-end", first)
+    releases = subprocess.run(
+        ["mlgate", "releases", "--env", "production", "--format", "json"],
+        cwd=example,
+        env={**os.environ, "MLGATE_LEDGER_DIR": str(example / ".mlgate-ledger")},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert first in releases.stdout
+    # The last job ran `mlgate rollback --if-interrupted`: the deploy had finished (rolled back
+    # by itself), so there was nothing left to undo and the job succeeded.
+    assert "  rollback: success" in runner.log
