@@ -284,7 +284,7 @@ def released_with_the_reviewers_approvals(example: Path) -> str:
         "skipped",
         "skipped",
     ], log
-    digest = results["build"]["outputs"]["digest"]
+    digest: str = results["build"]["outputs"]["digest"]
     production = ledger_on_the_branch(example, "production")
     approvals = [(e["by"], e["digest"]) for e in production if e["kind"] == "approval"]
     assert approvals == [("bob", digest)]
