@@ -7,11 +7,9 @@ for production and a bare repository for GitHub (the ledger branch is pushed to 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -30,6 +28,10 @@ from local_runner import (
     run_job,
     with_defaults,
 )
+
+from mlgate.pipelines.environments import LocalSettings, release_config
+from mlgate.pipelines.local_target import LocalTarget
+from mlgate.pipelines.runtime import LocalProcesses, SystemClock
 
 RELEASE = load_yaml(ROOT / ".github" / "workflows" / "mlgate-release.yml")
 
@@ -232,13 +234,15 @@ def example(trained: Path, tmp_path: Path) -> Iterator[Path]:
             capture_output=True,
             check=False,
         )
-        _stop_servers(project / ".mlgate" / "releases" / environment)
+        _stop_servers(project, environment)
 
 
-def _stop_servers(store: Path) -> None:
-    for pid_file in store.rglob("*.pid"):
-        with contextlib.suppress(ValueError, ProcessLookupError):  # already gone
-            os.kill(int(pid_file.read_text().split()[0]), signal.SIGTERM)
+def _stop_servers(project: Path, environment: str) -> None:
+    """Stop the servers and the router the local target started for `environment`."""
+    config = release_config(project / "pyproject.toml", {})
+    settings = config.environment(environment).target
+    assert isinstance(settings, LocalSettings)
+    LocalTarget(settings, LocalProcesses(), SystemClock()).shutdown()
 
 
 def release(project: Path) -> tuple[Runner, dict[str, dict[str, Any]]]:
