@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from mlgate import __version__
-from mlgate.commands import COMMANDS
+from mlgate.commands import COMMANDS, load
 from mlgate.errors import MlgateError
 
 
@@ -22,8 +22,11 @@ class _ArgparseError(MlgateError):
     """A command line argparse could not read."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full parser; tests use it to check the commands written in workflows."""
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with `only`, just that command's module is imported and given its arguments.
+
+    Tests use the full parser (no `only`) to check the commands written in workflows.
+    """
     parser = _Parser(
         prog="mlgate",
         description="Code-quality and release gates for Python machine-learning teams.",
@@ -31,18 +34,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mlgate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    for name, module in COMMANDS.items():
-        command = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(command)
-        command.set_defaults(run=module.run)
+    for name, help_text in COMMANDS.items():
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        if only in (None, name):
+            module = load(name)
+            module.add_arguments(command)
+            command.set_defaults(run=module.run)
     return parser
+
+
+def _command_in(argv: Sequence[str]) -> str | None:
+    """The command `argv` names first, when it names one (None: build the full parser)."""
+    return argv[0] if argv and argv[0] in COMMANDS else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one mlgate command; return its exit code."""
-    parser = build_parser()
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_in(arguments))
     try:
-        args = parser.parse_args(argv)
+        args = parser.parse_args(arguments)
         code: int = args.run(args)
     except MlgateError as err:
         print(f"mlgate: error: {err}", file=sys.stderr)
