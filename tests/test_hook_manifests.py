@@ -22,7 +22,7 @@ def load(name: str) -> Any:
 def test_offered_hooks_run_commands_mlgate_accepts() -> None:
     hooks = {hook["id"]: hook for hook in load(".pre-commit-hooks.yaml")}
     assert hooks["mlgate"]["entry"] == "mlgate lint"
-    assert hooks["mlgate"]["types"] == ["python"]
+    assert hooks["mlgate"]["types_or"] == ["python", "jupyter"]
     for hook in hooks.values():
         assert hook["language"] == "python"
         program, *arguments = shlex.split(hook["entry"])
