@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -188,3 +189,26 @@ def test_pre_commit_hook_scans_model_files(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "model.pkl: byte 28: imports posix.system, which can run code" in done.stdout
     assert "scanned 2 file(s): 1 finding(s) in 1 file(s)" in done.stdout
+
+
+def test_scan_of_a_package_scans_the_models_inside_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = project(tmp_path / "proj", np.arange(3))
+    with (root / "pyproject.toml").open("a") as config:
+        config.write('\n[tool.mlgate.scan]\npacks = ["numpy"]\n')
+    argv = ["package", "build", "--config", str(root / "pyproject.toml"), "--out", str(tmp_path)]
+    assert main(argv) == 0
+    package = capsys.readouterr().out.split()[0]
+    assert main(["package", "scan", package, "--config", str(root / "pyproject.toml")]) == 0
+    assert capsys.readouterr().out == "scanned 1 file(s): no findings\n"
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "pyproject.toml").write_text("[tool.mlgate]\n")
+    monkeypatch.chdir(elsewhere)
+    assert main(["package", "scan", package, "--format", "json"]) == 1
+    [report] = json.loads(capsys.readouterr().out)["files"]
+    assert report["path"] == f"{package}!model.pkl"
+    # numpy 2 pickles its arrays through numpy._core, numpy 1 through numpy.core
+    assert report["findings"][0]["name"].endswith("core.multiarray._reconstruct")
+    assert list(tmp_path.glob("**/mlgate-scan-*")) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,8 @@ from typing import Any
 from mlgate.config import load_raw
 from mlgate.errors import UsageError
 from mlgate.pipelines.config import load_scan_config
-from mlgate.pipelines.package import BuildOptions, build_package, read_package
-from mlgate.pipelines.scan import FileReport, build_policy, scan_paths
+from mlgate.pipelines.package import BuildOptions, build_package, extract_package, read_package
+from mlgate.pipelines.scan import FileReport, Policy, build_policy, expand_paths, scan_file
 
 HELP = "build, scan and verify model packages"
 
@@ -92,12 +93,25 @@ def run_scan(args: argparse.Namespace) -> int:
     """Scan files and folders; exit 1 when any import is not allowed."""
     raw = load_raw(args.config)
     policy = build_policy(load_scan_config(raw), args.allow)
-    reports = scan_paths(args.paths, policy)
+    reports = [report for path in args.paths for report in _scan(path, policy)]
     if args.format == "json":
         print(json.dumps(_json_report(reports), indent=2, sort_keys=True))
     else:
         _print_text(reports)
     return 1 if any(report.findings for report in reports) else 0
+
+
+def _scan(path: Path, policy: Policy) -> list[FileReport]:
+    """Scan a file or folder; a `.mlpkg` is verified, unpacked and its model files scanned."""
+    if path.suffix != ".mlpkg" or not path.is_file():
+        return [scan_file(item, policy) for item in expand_paths([path])]
+    with tempfile.TemporaryDirectory(prefix="mlgate-scan-") as temp:
+        root = Path(temp) / "package"
+        extract_package(path, root)
+        return [
+            scan_file(item, policy, label=f"{path}!{item.relative_to(root).as_posix()}")
+            for item in expand_paths([root])
+        ]
 
 
 def _json_report(reports: Sequence[FileReport]) -> dict[str, Any]:
