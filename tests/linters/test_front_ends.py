@@ -61,7 +61,9 @@ def assert_same_findings(folder: Path) -> set[Finding]:
     ours, theirs = mlgate_findings(folder), flake8_findings(folder)
     unparsable = {f[0] for f in ours if f[3] == "MLG000"} | set(flake8_skips(folder))
     flake8_unparsable = {f[0] for f in theirs if f[3] in ("E902", "E999")}
-    assert flake8_unparsable <= unparsable
+    # flake8 tokenizes every file and gives up on some that CPython compiles; mlgate must still
+    # report every file that CPython itself cannot parse
+    assert all(_parses(str(folder / path)) for path in flake8_unparsable - unparsable)
     skipped = unparsable | flake8_unparsable
     assert {f for f in ours if f[0] not in skipped} == {f for f in theirs if f[0] not in skipped}
     return ours
@@ -151,6 +153,7 @@ def test_generated_programs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
     @settings(
         max_examples=EXAMPLES,
+        derandomize=True,  # the same programs on every CI run
         deadline=None,
         database=None,
         suppress_health_check=list(HealthCheck),
