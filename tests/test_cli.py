@@ -1,0 +1,54 @@
+"""The `mlgate` entry point: the command registry, lazy imports, one-line usage errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from mlgate.cli import main
+from mlgate.commands import COMMANDS, load
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_the_registry_help_is_the_modules_help(name: str) -> None:
+    assert COMMANDS[name] == load(name).HELP
+
+
+def test_the_registry_is_sorted() -> None:
+    assert list(COMMANDS) == sorted(COMMANDS)
+
+
+def test_a_lint_run_does_not_import_the_release_pipeline(tmp_path: object) -> None:
+    script = (
+        "import sys\n"
+        "from mlgate.cli import main\n"
+        "code = main(['rules'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('mlgate.pipelines')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "[]"
+
+
+def test_an_unknown_command_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["deplyo"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith("mlgate: error: argument COMMAND: invalid choice: 'deplyo'")
+
+
+def test_help_of_the_whole_cli_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out = capsys.readouterr().out
+    assert all(f"    {name}" in out for name in COMMANDS)
+
+
+def test_a_command_help_shows_its_own_options(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["lint", "--help"])
+    assert "--select" in capsys.readouterr().out
