@@ -52,3 +52,16 @@ def test_a_command_help_shows_its_own_options(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit):
         main(["lint", "--help"])
     assert "--select" in capsys.readouterr().out
+
+
+def test_version_and_usage_errors_import_no_command() -> None:
+    script = (
+        "import sys\n"
+        "from mlgate.cli import main\n"
+        "codes = [main([]), main(['nope'])]\n"
+        "print(codes, sorted(m for m in sys.modules if m.startswith('mlgate.commands.')))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "[2, 2] []"

@@ -25,7 +25,8 @@ class _ArgparseError(MlgateError):
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     """The parser; with `only`, just that command's module is imported and given its arguments.
 
-    Tests use the full parser (no `only`) to check the commands written in workflows.
+    `only=""` imports none (enough for `--help`, `--version` and usage errors). Tests use the
+    full parser (no `only`) to check the commands written in workflows.
     """
     parser = _Parser(
         prog="mlgate",
@@ -43,9 +44,9 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
-def _command_in(argv: Sequence[str]) -> str | None:
-    """The command `argv` names first, when it names one (None: build the full parser)."""
-    return argv[0] if argv and argv[0] in COMMANDS else None
+def _command_in(argv: Sequence[str]) -> str:
+    """The command `argv` names first, or "" (no command module is needed to parse it)."""
+    return argv[0] if argv and argv[0] in COMMANDS else ""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
