@@ -19,7 +19,7 @@ import ast
 from collections.abc import Iterator
 from typing import NamedTuple, cast
 
-from mlgate.linters.base import FileContext
+from mlgate.linters.base import FileContext, Finding
 from mlgate.linters.names import dotted_name, qualified_name, source_text
 from mlgate.linters.traces import CallKind, call_kind
 
@@ -83,6 +83,14 @@ def verdict(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
     if key not in table:
         table[key] = _classify(handler, ctx)
     return table[key]
+
+
+def findings_for(code: str, node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
+    """The handler's finding when `node` is a handler whose verdict is `code` (MLG202-MLG204)."""
+    if isinstance(node, ast.ExceptHandler):
+        found = verdict(node, ctx)
+        if found is not None and found.code == code:
+            yield Finding(found.line, found.col, found.message)
 
 
 def _clause(handler: ast.ExceptHandler, lines: tuple[str, ...]) -> str:

@@ -44,7 +44,7 @@ import ast
 from collections.abc import Iterator
 
 from mlgate.linters.base import Example, FileContext, Finding
-from mlgate.linters.handlers import verdict
+from mlgate.linters.handlers import findings_for
 
 CODE = "MLG204"
 NAME = "exception-logged-without-traceback"
@@ -53,10 +53,7 @@ NODE_TYPES: tuple[type[ast.AST], ...] = (ast.ExceptHandler,)
 
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Report the log call of a broad handler whose only trace is that log call."""
-    if isinstance(node, ast.ExceptHandler):
-        found = verdict(node, ctx)
-        if found is not None and found.code == CODE:
-            yield Finding(found.line, found.col, found.message)
+    yield from findings_for(CODE, node, ctx)
 
 
 _EXPLICIT_EXC_INFO = """\

@@ -49,7 +49,7 @@ import ast
 from collections.abc import Iterator
 
 from mlgate.linters.base import Example, FileContext, Finding
-from mlgate.linters.handlers import verdict
+from mlgate.linters.handlers import findings_for
 
 CODE = "MLG203"
 NAME = "silently-dropped-exception"
@@ -58,10 +58,7 @@ NODE_TYPES: tuple[type[ast.AST], ...] = (ast.ExceptHandler,)
 
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Report a specific handler that only drops the work, with no reason given."""
-    if isinstance(node, ast.ExceptHandler):
-        found = verdict(node, ctx)
-        if found is not None and found.code == CODE:
-            yield Finding(found.line, found.col, found.message)
+    yield from findings_for(CODE, node, ctx)
 
 
 VALID: tuple[Example, ...] = (

@@ -59,7 +59,7 @@ import ast
 from collections.abc import Iterator
 
 from mlgate.linters.base import Example, FileContext, Finding
-from mlgate.linters.handlers import is_broad, verdict
+from mlgate.linters.handlers import findings_for, is_broad
 from mlgate.linters.names import call_name, last_part
 
 CODE = "MLG202"
@@ -69,11 +69,8 @@ NODE_TYPES: tuple[type[ast.AST], ...] = (ast.ExceptHandler, ast.With, ast.AsyncW
 
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Report a broad handler or `suppress` that leaves no trace."""
-    if isinstance(node, ast.ExceptHandler):
-        found = verdict(node, ctx)
-        if found is not None and found.code == CODE:
-            yield Finding(found.line, found.col, found.message)
-    elif isinstance(node, (ast.With, ast.AsyncWith)) and any(
+    yield from findings_for(CODE, node, ctx)
+    if isinstance(node, (ast.With, ast.AsyncWith)) and any(
         _suppresses_everything(item.context_expr, ctx) for item in node.items
     ):
         message = "`contextlib.suppress` of every exception swallows errors; name the exception"
