@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -130,3 +131,42 @@ def test_a_covered_change_passes_both_jobs(pull_request: Path) -> None:
     runner = runner_for(pull_request)
     assert run_job(runner, PR, "lint", {})["result"] == "success", "\n".join(runner.log)
     assert run_job(runner, PR, "tests", {})["result"] == "success", "\n".join(runner.log)
+
+
+# --- the example project, as mlgate's own CI checks it ------------------------------------------
+
+CI = load_yaml(ROOT / ".github" / "workflows" / "ci.yml")
+
+
+@pytest.fixture
+def example_pull_request(tmp_path: Path) -> Path:
+    """mlgate's checkout on a pull request that retunes the example's model."""
+    remote, work = tmp_path / "remote.git", tmp_path / "work"
+    git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(remote))
+    git(tmp_path, "clone", "-q", str(remote), str(work))
+    git(work, "checkout", "-q", "-b", "main")
+    ignored = shutil.ignore_patterns("models", "dist", ".mlgate", "metrics.json", ".coverage*")
+    shutil.copytree(ROOT / "examples" / "iris", work / "examples" / "iris", ignore=ignored)
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", "example")
+    git(work, "push", "-q", "origin", "main")
+    git(work, "checkout", "-q", "-b", "feature")
+    train = work / "examples" / "iris" / "train.py"
+    text = train.read_text(encoding="utf-8")
+    train.write_text(text.replace("max_iter=1000", "max_iter=2000"), encoding="utf-8")
+    git(work, "commit", "-qam", "more iterations")
+    return work
+
+
+def test_ci_checks_the_example_with_the_inputs_ci_yml_gives(example_pull_request: Path) -> None:
+    call = CI["jobs"]["example-pr"]
+    assert call["uses"] == "./.github/workflows/mlgate-pr.yml"
+    runner = runner_for(example_pull_request, **call["with"])
+    assert run_job(runner, PR, "lint", {})["result"] == "success", "\n".join(runner.log)
+    assert run_job(runner, PR, "tests", {})["result"] == "success", "\n".join(runner.log)
+    log = "\n".join(runner.log)
+    assert "2 passed" in log
+    assert "github/codeql-action/upload-sarif" not in log
+    summary = (runner.artifacts.parent / "summary-tests.md").read_text(encoding="utf-8")
+    assert "examples/iris/train&#46;py (100%)" in summary
+    assert "- **Total**: 1 line\n- **Missing**: 0 lines\n- **Coverage**: 100%" in summary

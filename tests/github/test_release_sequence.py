@@ -12,6 +12,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,9 +33,11 @@ from local_runner import (
 
 from mlgate.pipelines.environments import LocalSettings, release_config
 from mlgate.pipelines.local_target import LocalTarget
+from mlgate.pipelines.manifest import MANIFEST_NAME
 from mlgate.pipelines.runtime import LocalProcesses, SystemClock
 
 RELEASE = load_yaml(ROOT / ".github" / "workflows" / "mlgate-release.yml")
+CI = load_yaml(ROOT / ".github" / "workflows" / "ci.yml")
 
 TINY_PYPROJECT = """\
 [project]
@@ -245,9 +249,9 @@ def _stop_servers(project: Path, environment: str) -> None:
     LocalTarget(settings, LocalProcesses(), SystemClock()).shutdown()
 
 
-def release(project: Path) -> tuple[Runner, dict[str, dict[str, Any]]]:
+def release(project: Path, **inputs: Any) -> tuple[Runner, dict[str, dict[str, Any]]]:
     """Run the release workflow's jobs in their order, as GitHub would, on `project`."""
-    runner = runner_for(project)
+    runner = runner_for(project, **inputs)
     runner.base_env["PATH"] = f"{project.parent / 'bin'}{os.pathsep}{runner.base_env['PATH']}"
     remote = Path(runner.github["server_url"].removeprefix("file://")) / "team" / "model.git"
     if not remote.exists():
@@ -264,15 +268,17 @@ def _needs(job: str) -> list[str]:
     return [needs] if isinstance(needs, str) else list(needs)
 
 
-def ledger_on_the_branch(project: Path, environment: str) -> list[dict[str, Any]]:
+def ledger_on_the_branch(
+    workspace: Path, environment: str, branch: str = "mlgate-ledger", folder: str = "."
+) -> list[dict[str, Any]]:
     """The environment's ledger as pushed to the ledger branch, verified from a fresh clone."""
-    clone = project.parent / f"ledger-{environment}"
-    remote = project.parent / "github" / "team" / "model.git"
+    clone = workspace.parent / f"ledger-{environment}"
+    remote = workspace.parent / "github" / "team" / "model.git"
     shutil.rmtree(clone, ignore_errors=True)
-    git(project.parent, "clone", "-q", "--branch", "mlgate-ledger", str(remote), str(clone))
+    git(workspace.parent, "clone", "-q", "--branch", branch, str(remote), str(clone))
     env = {**os.environ, "MLGATE_LEDGER_DIR": str(clone)}
     verify = ["mlgate", "ledger", "verify", "--env", environment]
-    subprocess.run(verify, cwd=project, env=env, check=True, capture_output=True)
+    subprocess.run(verify, cwd=workspace / folder, env=env, check=True, capture_output=True)
     lines = (clone / f"{environment}.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines]
 
@@ -335,3 +341,61 @@ def test_a_release_reaches_production_then_a_failing_one_is_rolled_back(example:
     # The last job ran `mlgate rollback --if-interrupted`: the deploy had finished (rolled back
     # by itself), so there was nothing left to undo and the job succeeded.
     assert "  rollback: success" in runner.log
+
+
+# --- the release of the example in mlgate's own CI --------------------------------------------
+
+
+@pytest.fixture
+def ci_checkout(tmp_path: Path) -> Iterator[Path]:
+    """mlgate's checkout as ci.yml's release job sees it: the example untrained, no reviewers."""
+    workspace = tmp_path / "mlgate"
+    project = workspace / "examples" / "iris"
+    ignored = shutil.ignore_patterns("models", "dist", ".mlgate", "metrics.json", ".coverage*")
+    shutil.copytree(EXAMPLE, project, ignore=ignored)
+    git(tmp_path, "init", "-q", str(workspace))
+    git(workspace, "add", "-A")
+    git(workspace, "commit", "-qm", "mlgate")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "gh").write_text("#!/bin/sh\n", encoding="utf-8")  # nobody approved
+    (tmp_path / "bin" / "gh").chmod(0o755)
+    yield workspace
+    for environment in ("ci-staging", "ci-production"):
+        _stop_servers(project, environment)
+
+
+def predict(port: int, rows: list[list[float]]) -> Any:
+    """The answer of the model behind the environment's stable port."""
+    body = json.dumps({"input": rows}).encode()
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/predict", data=body)
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return json.load(answer)
+
+
+def test_ci_trains_and_releases_the_example_with_the_inputs_ci_yml_gives(ci_checkout: Path) -> None:
+    call = CI["jobs"]["example-release"]
+    assert call["uses"] == "./.github/workflows/mlgate-release.yml"
+    runner, results = release(ci_checkout, **call["with"])
+    log = "\n".join(runner.log)
+    assert [results[job]["result"] for job in JOBS] == [
+        "success",
+        "success",
+        "success",
+        "skipped",
+        "skipped",
+    ], log
+    assert "  Build the model files: 0\naccuracy 0.9" in log
+    package = runner.artifacts / results["build"]["outputs"]["artifact"] / "iris-1.0.0.mlpkg"
+    with tarfile.open(package) as archive:
+        member = archive.extractfile(MANIFEST_NAME)
+        assert member is not None
+        manifest = json.load(member)
+    assert manifest["metrics"]["accuracy"] >= 0.9
+    assert "models/model.joblib" in [entry["path"] for entry in manifest["files"]]
+    folder = call["with"]["working-directory"]
+    for environment in ("ci-staging", "ci-production"):
+        ledger = ledger_on_the_branch(ci_checkout, environment, "mlgate-ledger-example", folder)
+        assert [entry["kind"] for entry in ledger][-1] == "deploy-end"
+        assert {entry["digest"] for entry in ledger} == {results["build"]["outputs"]["digest"]}
+    assert predict(8770, [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]) == {"output": [0, 2]}
