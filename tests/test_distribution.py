@@ -86,13 +86,16 @@ def test_installed_wheel_gives_mlgate_and_the_flake8_plugin(wheel: Path, tmp_pat
 def test_pre_commit_hook_fails_then_passes(tmp_path: Path) -> None:
     project = tmp_path / "project"
     git(tmp_path, "init", "-q", "project")
-    write(project, {"pkg/model.py": BAD, "README.md": "not python\n"})
+    excluded = '[tool.mlgate]\nextend-exclude = ["vendor/"]\n'
+    files = {"pkg/model.py": BAD, "vendor/lib.py": BAD, "pyproject.toml": excluded}
+    write(project, {**files, "README.md": "not python\n"})
     git(project, "add", ".")
     command = (sys.executable, "-m", "pre_commit", "try-repo", ROOT, "mlgate", "--all-files")
     home = str(tmp_path / "pre-commit-home")
     first = run(*command, cwd=project, PRE_COMMIT_HOME=home)
     assert first.returncode == 1, first.stdout + first.stderr
     assert "pkg/model.py:4:5: MLG201 " in first.stdout
+    assert "vendor/lib.py" not in first.stdout  # pre-commit names it; the hook excludes it
     write(project, {"pkg/model.py": GOOD})
     git(project, "add", ".")
     second = run(*command, cwd=project, PRE_COMMIT_HOME=home)

@@ -21,7 +21,7 @@ def load(name: str) -> Any:
 
 def test_offered_hooks_run_commands_mlgate_accepts() -> None:
     hooks = {hook["id"]: hook for hook in load(".pre-commit-hooks.yaml")}
-    assert hooks["mlgate"]["entry"] == "mlgate lint"
+    assert hooks["mlgate"]["entry"] == "mlgate lint --force-exclude"
     assert hooks["mlgate"]["types_or"] == ["python", "jupyter"]
     for hook in hooks.values():
         assert hook["language"] == "python"
@@ -36,7 +36,7 @@ def test_own_hooks_are_local_and_offline() -> None:
     hooks = {hook["id"]: hook for hook in repo["hooks"]}
     assert set(hooks) == {"ruff", "ruff-format", "mypy", "mlgate"}
     assert all(hook["language"] == "system" for hook in hooks.values())
-    assert hooks["mlgate"]["entry"] == "mlgate lint"
+    assert hooks["mlgate"]["entry"] == "mlgate lint --force-exclude"
 
 
 def test_registry_is_sorted_and_codes_are_well_formed() -> None:

@@ -93,6 +93,21 @@ def test_config_flag_select_and_ignore(repo: Path, capsys: pytest.CaptureFixture
     )
 
 
+def test_force_exclude_from_the_settings_or_the_command_line(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write(repo, {**BROKEN, "pyproject.toml": '[tool.mlgate]\nextend-exclude = ["pkg/bad.py"]\n'})
+    assert main(["lint", "pkg/bad.py", "pkg/ok.py"]) == 1
+    assert main(["lint", "--force-exclude", "pkg/bad.py", "pkg/ok.py"]) == 0
+    assert capsys.readouterr().out.endswith("All checks passed (1 file checked).\n")
+    write(repo, {"pyproject.toml": '[tool.mlgate]\nexclude = ["bad.py"]\nforce-exclude = true\n'})
+    assert main(["lint", "pkg/bad.py"]) == 0
+    assert main(["lint", "--no-force-exclude", "pkg/bad.py"]) == 1
+    write(repo, {"pyproject.toml": '[tool.mlgate]\nforce-exclude = "yes"\n'})
+    assert main(["lint", "pkg/bad.py"]) == 2
+    assert capsys.readouterr().err.endswith("force-exclude must be true or false, not 'yes'\n")
+
+
 def test_missing_path_exits_2(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lint", "nope"]) == 2
     assert capsys.readouterr().err == "mlgate: error: nope: no such file or folder\n"

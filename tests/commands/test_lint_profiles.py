@@ -79,6 +79,7 @@ def test_show_profile(project: Path, capsys: pytest.CaptureFixture[str]) -> None
         ('kind = "prod"\npaths = ["a/**"]', "`kind` must be one of 'production', 'experiment'"),
         ("paths = []", "`paths` must be a non-empty list of globs"),
         ('paths = ["a/**"]\nexclude = ["b"]', "`exclude` applies to the whole project"),
+        ('paths = ["a/**"]\nforce-exclude = true', "`force-exclude` applies to the whole project"),
         ('paths = ["a/**"]\nmax-function-line = 3', "in profile 'p': "),
         ('paths = ["a/**"]\nmax-function-lines = "3"', "in profile 'p': "),
     ],

@@ -58,3 +58,24 @@ def test_plugin_runs_only_on_modules(tree_is_module: bool) -> None:
 
     tree: ast.AST = ast.parse("x = 1\n") if tree_is_module else ast.Expression(ast.Constant(1))
     assert list(Plugin(tree, "a.py", ["x = 1\n"]).run()) == []
+
+
+def test_file_level_directives_under_flake8(here: Path) -> None:
+    body = "try:\n    x = 1\nexcept:\n    pass\n"
+    write(
+        here,
+        {
+            "plain.py": body,
+            "mlgate_all.py": "# mlgate: noqa\n" + body,
+            "mlgate_codes.py": "# mlgate: noqa: MLG201\n" + body,
+            "flake8_all.py": "# flake8: noqa\n" + body,
+        },
+    )
+    command = [sys.executable, "-m", "flake8", "--select", "MLG", "."]
+    done = subprocess.run(command, cwd=here, check=False, capture_output=True, text=True)
+    found = sorted(line.split(" ")[0] + line.split(" ")[1] for line in done.stdout.splitlines())
+    assert found == [
+        "./mlgate_codes.py:4:1:MLG202",
+        "./plain.py:3:1:MLG201",
+        "./plain.py:3:1:MLG202",
+    ]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -59,7 +58,7 @@ def flake8_findings(folder: Path) -> set[Finding]:
 def assert_same_findings(folder: Path) -> set[Finding]:
     """Both front ends find the same in every file both could parse; returns the findings."""
     ours, theirs = mlgate_findings(folder), flake8_findings(folder)
-    unparsable = {f[0] for f in ours if f[3] == "MLG000"} | set(flake8_skips(folder))
+    unparsable = {f[0] for f in ours if f[3] == "MLG000"}
     flake8_unparsable = {f[0] for f in theirs if f[3] in ("E902", "E999")}
     # flake8 tokenizes every file and gives up on some that CPython compiles; mlgate must still
     # report every file that CPython itself cannot parse
@@ -69,12 +68,15 @@ def assert_same_findings(folder: Path) -> set[Finding]:
     return ours
 
 
-def flake8_skips(folder: Path) -> Iterator[str]:
-    """Files flake8 skips whole because of a `# flake8: noqa` line (mlgate has no such switch)."""
-    for path in folder.rglob("*.py"):
-        text = path.read_bytes().decode("utf-8", "replace")
-        if re.search(r"^\s*# flake8[:=]\s*noqa", text, re.IGNORECASE | re.MULTILINE):
-            yield os.path.relpath(path, folder)
+#: File-level directives, each heading a file with findings: both front ends must agree.
+DIRECTIVES = {
+    "flake8_all.py": "# flake8: noqa\n",
+    "flake8_all_unparsable.py": "# flake8: noqa\ndef f(:\n",
+    "flake8_with_codes.py": "# flake8: noqa: MLG201\n",
+    "flake8_no_space.py": "#flake8: noqa\n",
+    "mlgate_all.py": "# mlgate: noqa\n",
+    "mlgate_some_codes.py": "# mlgate: noqa: MLG201\n",
+}
 
 
 def example_files() -> Iterator[tuple[str, str]]:
@@ -98,7 +100,15 @@ def test_flake8_and_mlgate_agree_on_real_code(
         (corpus / "examples" / name).parent.mkdir(exist_ok=True)
         (corpus / "examples" / name).write_text(source, encoding="utf-8")
     (corpus / "broken.py").write_text("def f(:\n", encoding="utf-8")
+    swallowed = "try:\n    x = 1\nexcept:\n    pass\n"
+    for name, directive in DIRECTIVES.items():
+        (corpus / "directives").mkdir(exist_ok=True)
+        (corpus / "directives" / name).write_text(directive + swallowed, encoding="utf-8")
     found = assert_same_findings(corpus)
+    assert {f[0] for f in found if f[0].startswith("directives/")} == {
+        "directives/flake8_no_space.py",
+        "directives/mlgate_some_codes.py",
+    }
     codes = {f[3] for f in found}
     assert codes >= {*RULES, "MLG000"} - {"MLG303"}, "the corpus should trigger every rule"
 

@@ -42,6 +42,7 @@ def test_every_key_is_read() -> None:
             "ignore": ["MLG102"],
             "exclude": ["notebooks/"],
             "extend-exclude": ["*_pb2.py"],
+            "force-exclude": True,
             "per-file-ignores": {"tests/**": ["MLG101", "MLG2"]},
             "max-function-lines": 30,
             "max-parameters": 7,
@@ -56,6 +57,7 @@ def test_every_key_is_read() -> None:
     assert config.ignore == ("MLG102",)
     assert config.exclude == ("notebooks/",)
     assert config.extend_exclude == ("*_pb2.py",)
+    assert config.force_exclude is True
     assert config.per_file_ignores == (("tests/**", ("MLG101", "MLG2")),)
     assert config.options == Options(
         max_function_lines=30,

@@ -108,6 +108,17 @@ def test_explicit_files_are_taken_as_given(repo: Path) -> None:
     ]
 
 
+def test_force_exclude_applies_exclude_to_files_named_directly(repo: Path) -> None:
+    files = {"src/a.py": "", "src/gen/b.py": "", "build/c.py": "", "d_pb2.py": "", "e.py": ""}
+    write(repo, {**files, "../outside.py": ""})
+    named = [*files, "../outside.py"]
+    config = LintConfig(repo, extend_exclude=("/src/gen/", "*_pb2.py"), force_exclude=True)
+    assert found(named, config) == ["src/a.py", "e.py", "../outside.py"]
+    os.chdir(repo / "src")
+    assert found(["a.py", "gen/b.py", "../build/c.py"], config) == ["a.py"]
+    assert found(["."], config) == ["a.py"]
+
+
 def test_missing_path_is_a_usage_error(repo: Path) -> None:
     with pytest.raises(UsageError, match=r"^nope\.py: no such file or folder$"):
         found(["nope.py"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from pathlib import Path
@@ -37,28 +38,39 @@ HELP = "check Python files for long functions, swallowed errors, untestable code
 _EPILOG = """\
 exit status: 0 no findings (or --exit-zero), 1 findings, 2 usage or configuration error.
 settings come from [tool.mlgate] in the nearest pyproject.toml; `mlgate rules` lists the rules
-and `mlgate rule CODE` explains one. Suppress one finding with `# noqa: CODE` on its line."""
+and `mlgate rule CODE` explains one. Suppress one finding with `# noqa: CODE` on its line, a
+whole file with a comment line `# mlgate: noqa` (or `# mlgate: noqa: CODE,...`)."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`mlgate lint [PATH ...]` and its options."""
     parser.epilog = _EPILOG
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    _add_file_arguments(parser)
     _add_selection_arguments(parser)
     _add_report_arguments(parser)
     _add_adoption_arguments(parser)
     _add_speed_arguments(parser)
 
 
-def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_file_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "paths", nargs="*", default=["."], metavar="PATH",
-        help="files or folders to lint (default: .); files named here are linted as given",
+        help="files or folders to lint (default: .); files named here are linted as given "
+        "unless --force-exclude",
     )  # fmt: skip
     parser.add_argument(
         "--config", type=Path, metavar="PYPROJECT",
         help="read [tool.mlgate] from this file instead of the nearest pyproject.toml",
     )  # fmt: skip
+    parser.add_argument(
+        "--force-exclude", action=argparse.BooleanOptionalAction, default=None,
+        help="apply exclude/extend-exclude to files named on the command line too, as the "
+        "pre-commit hook does (default: the force-exclude setting, off)",
+    )  # fmt: skip
+
+
+def _add_selection_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--select", metavar="CODES",
         help="comma-separated codes or prefixes to check, e.g. MLG1,MLG401 (replaces the config)",
@@ -119,7 +131,7 @@ def _jobs(text: str) -> int:
 def run(args: argparse.Namespace) -> int:
     """Lint the paths and print or write the report; 1 when anything new was found."""
     _check_arguments(args)
-    config = load_lint_config(args.config, RULES, args.select, args.ignore)
+    config = _config(args)
     if args.show_profile:
         sys.stdout.write(describe_profile(config, args.show_profile, RULES))
         return 0
@@ -135,6 +147,13 @@ def run(args: argparse.Namespace) -> int:
         result = on_changed_lines(result, changes)
     _report(args, result)
     return 0 if args.exit_zero or not result.violations else 1
+
+
+def _config(args: argparse.Namespace) -> LintConfig:
+    config = load_lint_config(args.config, RULES, args.select, args.ignore)
+    if args.force_exclude is None:
+        return config
+    return dataclasses.replace(config, force_exclude=args.force_exclude)
 
 
 def _check_arguments(args: argparse.Namespace) -> None:

@@ -17,6 +17,7 @@ from mlgate.linters.engine import (
     Checker,
     apply_noqa,
     decode_source,
+    drop_file_noqa,
     parse_source,
     run_checker,
     split_lines,
@@ -53,10 +54,15 @@ def check_data(path: str, data: bytes, options: Options, checker: Checker) -> Fi
 
 
 def check_text(path: str, source: str, options: Options, checker: Checker) -> FileResult:
-    """Parse and check Python `source`, honouring `# noqa`; a syntax error is one MLG000."""
+    """Parse and check Python `source`, honouring `# noqa`; a syntax error is one MLG000.
+
+    A file-level `# mlgate: noqa` or `# flake8: noqa` line exempts the file from every finding,
+    MLG000 included, as flake8 skips such a file without parsing it.
+    """
     tree = parse_source(source, path)
-    if isinstance(tree, Violation):
-        return FileResult((tree,), anchor_all(None, split_lines(source), (tree,)))
+    if isinstance(tree, Violation):  # a file-level directive exempts it from MLG000 too
+        kept = drop_file_noqa([tree], source)
+        return FileResult(tuple(kept), anchor_all(None, split_lines(source), kept))
     lines = split_lines(source)
     found = apply_noqa(run_checker(FileContext(path, lines, tree, options), checker), lines)
     return FileResult(tuple(found), anchor_all(tree, lines, found))

@@ -1,7 +1,8 @@
 """The lint part of `[tool.mlgate]`, validated into one frozen `LintConfig`.
 
-Keys: `select`, `extend-select`, `ignore`, `exclude`, `extend-exclude`, `per-file-ignores`, and
-every field of `mlgate.linters.base.Options` spelled with dashes (`max-function-lines`, ...).
+Keys: `select`, `extend-select`, `ignore`, `exclude`, `extend-exclude`, `force-exclude`,
+`per-file-ignores`, and every field of `mlgate.linters.base.Options` spelled with dashes
+(`max-function-lines`, ...).
 Sub-tables named in `mlgate.config.SECTIONS` belong to other areas and are skipped here. Any
 other key, and any value of the wrong type, is a `ConfigError` that names the key.
 """
@@ -61,6 +62,7 @@ class LintConfig:
     ignore: tuple[str, ...] = ()
     exclude: tuple[str, ...] = DEFAULT_EXCLUDE
     extend_exclude: tuple[str, ...] = ()
+    force_exclude: bool = False
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
     options: Options = dataclasses.field(default_factory=Options)
     profiles: tuple[Profile, ...] = ()
@@ -104,7 +106,8 @@ def option_kinds() -> dict[str, _Kind]:
 def known_keys() -> tuple[str, ...]:
     """Every key `[tool.mlgate]` accepts for linting, sorted, as users write them."""
     options = (name.replace("_", "-") for name in option_kinds())
-    return tuple(sorted((*_CODE_KEYS, *_PATTERN_KEYS, "per-file-ignores", *options)))
+    named = (*_CODE_KEYS, *_PATTERN_KEYS, "force-exclude", "per-file-ignores")
+    return tuple(sorted((*named, *options)))
 
 
 def build_lint_config(raw: RawConfig, known_codes: Iterable[str]) -> LintConfig:
@@ -122,6 +125,8 @@ def build_lint_config(raw: RawConfig, known_codes: Iterable[str]) -> LintConfig:
             fields[name] = _strings(_where(raw, key), value)
         elif key == "per-file-ignores":
             fields[name] = _per_file_ignores(_where(raw, key), value, codes)
+        elif key == "force-exclude":
+            fields[name] = _option(_where(raw, key), value, _kinds()[bool])
         elif "_" not in key and name in kinds:
             options[name] = _option(_where(raw, key), value, kinds[name])
         else:

@@ -6,7 +6,8 @@ the repository root, plus `.git/info/exclude`; none of those above when they ign
 folder itself) and what `exclude`/`extend-exclude` name. Both
 use gitignore patterns (pathspec); `exclude` patterns are relative to the project root. `.git`
 folders are always skipped. Symbolic links to folders are not followed. Files named on the
-command line are taken as given: that is how pre-commit passes them.
+command line are taken as given, unless `force-exclude` is set: then `exclude`/`extend-exclude`
+apply to them as well (pre-commit names every changed file, excluded or not).
 """
 
 from __future__ import annotations
@@ -56,7 +57,8 @@ def discover(paths: Iterable[str], config: LintConfig) -> Discovery:
             top = os.path.abspath(path)
             _walk_folder(walk, path, top, top, _inherited_ignores(top))
         elif os.path.exists(path):
-            walk.found.files.append(os.path.normpath(path))
+            if not (config.force_exclude and _excluded(walk, path)):
+                walk.found.files.append(os.path.normpath(path))
         else:
             raise UsageError(f"{path}: no such file or folder")
     return Discovery(list(dict.fromkeys(walk.found.files)), walk.found.errors)
@@ -90,6 +92,14 @@ def _walk_folder(walk: _Walk, shown: str, folder: str, top: str, ignores: list[_
             _walk_folder(walk, shown_path, entry.path, top, ignores)
         else:
             walk.found.files.append(shown_path)
+
+
+def _excluded(walk: _Walk, path: str) -> bool:
+    """Whether `exclude` matches a file named directly (inside the project root only)."""
+    absolute = os.path.abspath(path)
+    if not absolute.startswith(walk.root + os.sep):
+        return False
+    return walk.exclude.match_file(relative_to_root(absolute, walk.root, walk.root))
 
 
 def _skipped(walk: _Walk, path: str, top: str, ignores: list[_Ignore], is_dir: bool) -> bool:

@@ -20,6 +20,15 @@ SYNTAX_ERROR = "MLG000"
 # The same pattern and matching as flake8, so both front ends suppress the same findings.
 _NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 _ANY_NOQA = re.compile("noqa", re.IGNORECASE)
+# File-level directives, comment lines of their own: "mlgate: noqa" exempts the whole file and
+# "mlgate: noqa: CODE,..." those codes in the whole file. flake8's own "flake8: noqa" exempts the
+# whole file, matched exactly as flake8 matches it (whatever follows, codes included), so the
+# plugin and `mlgate lint` agree. (Written without the leading hash, or tools would obey.)
+_FILE_NOQA = re.compile(
+    r"^[ \t\f\v]*(?:#[ \t]*(?P<mlgate>mlgate)|# flake8)[:=][ \t\f\v]*noqa(?P<rest>[^\n]*)$",
+    re.IGNORECASE | re.MULTILINE,
+)
+_FILE_CODES = re.compile(r":[ \t]*([A-Z]+[0-9]*(?:[ \t]*,[ \t]*[A-Z]+[0-9]*)*)(?:[ \t]|$)", re.I)
 _NEWLINES = re.compile(r"\r\n?")
 
 
@@ -119,7 +128,8 @@ def split_lines(source: str) -> tuple[str, ...]:
 def apply_noqa(
     found: Iterable[Violation], lines: tuple[str, ...], source: str | None = None
 ) -> list[Violation]:
-    """Drop findings whose line carries `# noqa` or `# noqa: CODE,...` naming their code.
+    """Drop findings whose line carries `# noqa` or `# noqa: CODE,...` naming their code,
+    and those a file-level `# mlgate: noqa[: CODE,...]` or `# flake8: noqa` line exempts.
 
     As in flake8, a `# noqa` on any line of a token that spans several lines (a multi-line
     string, a backslash continuation) covers all of them. Only files mentioning noqa are
@@ -129,8 +139,24 @@ def apply_noqa(
     source = "\n".join(lines) if source is None and found else source or ""
     if not found or not _ANY_NOQA.search(source):
         return found
-    spans = _statement_lines(source, lines)
+    found = drop_file_noqa(found, source)
+    spans = _statement_lines(source, lines) if found else {}
     return [v for v in found if not _suppressed(v.code, spans.get(v.line) or _line(lines, v))]
+
+
+def drop_file_noqa(found: list[Violation], source: str) -> list[Violation]:
+    """`found` without what a file-level `# mlgate: noqa` or `# flake8: noqa` line exempts."""
+    exempt = [code for match in _FILE_NOQA.finditer(source) for code in _exempted(match)]
+    return [v for v in found if not v.code.startswith(tuple(exempt))] if exempt else found
+
+
+def _exempted(match: re.Match[str]) -> list[str]:
+    """The code prefixes one directive exempts: [""] is every code."""
+    rest = match.group("rest")
+    if match.group("mlgate") is None or not rest or rest[0] in " \t":
+        return [""]
+    codes = _FILE_CODES.match(rest)
+    return re.split(r"[ \t]*,[ \t]*", codes.group(1).upper()) if codes else []
 
 
 def _line(lines: tuple[str, ...], violation: Violation) -> str:

@@ -3,8 +3,8 @@
 flake8 hands over the tree it already parsed; the plugin runs the same engine over it as
 `mlgate lint` does. Rule options are flake8 options prefixed with `mlgate-`
 (`--mlgate-max-function-lines 30`, or `mlgate-max-function-lines = 30` in flake8's config) so
-they never clash with other plugins' option names. Selection, `# noqa` and per-file ignores are
-flake8's own.
+they never clash with other plugins' option names. Selection, `# noqa`, `# flake8: noqa` and
+per-file ignores are flake8's own; the plugin applies mlgate's file-level `# mlgate: noqa` itself.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, ClassVar, get_type_hints
 
 from mlgate import __version__
 from mlgate.linters.base import FileContext, Options
-from mlgate.linters.engine import Checker, make_checker, run_checker
+from mlgate.linters.engine import Checker, drop_file_noqa, make_checker, run_checker
 from mlgate.linters.registry import RULES
 
 PREFIX = "mlgate-"
@@ -73,8 +73,11 @@ class Plugin:
         checker = Plugin.checker or make_checker(RULES)
         Plugin.checker = checker
         ctx = FileContext(self.filename, self.lines, self.tree, self.options)
-        for found in run_checker(ctx, checker):
-            yield found.line, found.col, f"{found.code} {found.message}", type(self)
+        found = run_checker(ctx, checker)
+        if found and any("noqa" in line.lower() for line in self.lines):
+            found = drop_file_noqa(found, "\n".join(self.lines))  # flake8 knows only its own
+        for violation in found:
+            yield violation.line, violation.col, f"{violation.code} {violation.message}", type(self)
 
 
 def _converted(value: object) -> object:

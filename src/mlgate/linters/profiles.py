@@ -11,7 +11,8 @@
     ignore = ["MLG101", "MLG301"]
 
 A profile takes every lint key of `[tool.mlgate]` (`select`, `ignore`, `per-file-ignores`, the
-rule options, ...) except `exclude` and `extend-exclude`, which decide what is linted at all.
+rule options, ...) except `exclude`, `extend-exclude` and `force-exclude`, which decide what is
+linted at all.
 Keys it does not set are inherited from `[tool.mlgate]`. `paths` (gitignore-style globs
 relative to the project root) says which files it covers; the first profile in the file whose
 paths match a file applies to it, then that profile's `per-file-ignores`. `kind` is optional:
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
     from mlgate.linters.config import LintConfig
 
 KINDS = ("production", "experiment")
-_GLOBAL_ONLY = ("exclude", "extend-exclude")
+_GLOBAL_ONLY = ("exclude", "extend-exclude", "force-exclude")
 
 
 @dataclass(frozen=True)
