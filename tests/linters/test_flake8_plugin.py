@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,87 @@ def test_file_level_directives_under_flake8(here: Path) -> None:
         "./plain.py:3:1:MLG201",
         "./plain.py:3:1:MLG202",
     ]
+
+
+TEAM = """\
+[tool.mlgate]
+max-function-lines = 3
+per-file-ignores = { "tools/**" = ["MLG201"] }
+
+[tool.mlgate.profiles.production]
+kind = "production"
+paths = ["src/**"]
+max-function-lines = 2
+ignore = ["MLG202"]
+
+[tool.mlgate.profiles.experiments]
+kind = "experiment"
+paths = ["experiments/**"]
+ignore = ["MLG101"]
+"""
+FOUR_LINES = "def f(x):\n    a = x\n    b = a\n    c = b\n    return c\n"
+SWALLOW = "try:\n    x = 1\nexcept:\n    pass\n"
+IMPORTS_EXPERIMENT = "from experiments import trial\n"
+
+
+def flake8_and_mlgate(here: Path, *flake8_args: str) -> tuple[list[str], list[str]]:
+    """(path:line:col:code) of each finding, from real flake8 and from `mlgate lint`."""
+    command = [sys.executable, "-m", "flake8", "--select", "MLG", *flake8_args, "."]
+    flake8 = subprocess.run(command, cwd=here, check=False, capture_output=True, text=True)
+    assert flake8.returncode in (0, 1), flake8.stderr
+    lint = [sys.executable, "-m", "mlgate", "lint", "--no-cache", "--format", "json", "."]
+    ours = subprocess.run(lint, cwd=here, check=False, capture_output=True, text=True)
+    assert ours.returncode in (0, 1), ours.stderr
+    theirs = sorted(
+        line.removeprefix("./").split(" ")[0].rstrip(":") + ":" + line.split(" ")[1]
+        for line in flake8.stdout.splitlines()
+    )
+    mine = sorted(
+        f"{f['path']}:{f['line']}:{f['column']}:{f['code']}" for f in json.loads(ours.stdout)
+    )
+    return theirs, mine
+
+
+def test_the_plugin_applies_the_teams_settings_and_profiles(here: Path) -> None:
+    write(
+        here,
+        {
+            "pyproject.toml": TEAM,
+            "src/app.py": FOUR_LINES + SWALLOW + IMPORTS_EXPERIMENT,
+            "experiments/trial.py": FOUR_LINES + SWALLOW,
+            "tools/run.py": FOUR_LINES + SWALLOW,
+            "lib.py": FOUR_LINES,
+        },
+    )
+    theirs, mine = flake8_and_mlgate(here)
+    assert theirs == mine == [
+        "experiments/trial.py:8:1:MLG201",
+        "experiments/trial.py:8:1:MLG202",
+        "lib.py:1:1:MLG101",
+        "src/app.py:10:1:MLG303",
+        "src/app.py:1:1:MLG101",
+        "src/app.py:8:1:MLG201",
+        "tools/run.py:1:1:MLG101",
+        "tools/run.py:8:1:MLG202",
+    ]
+    theirs, _ = flake8_and_mlgate(here, "--mlgate-max-function-lines=10")
+    assert [finding for finding in theirs if finding.endswith("MLG101")] == []
+
+
+def test_a_bad_team_setting_stops_flake8_with_one_line(here: Path) -> None:
+    bad = "[tool.mlgate]\nmax-function-line = 3\n"
+    write(here, {"pyproject.toml": bad, "a.py": "def f():\n    return 1\n"})
+    command = [sys.executable, "-m", "flake8", "--select", "MLG", "a.py"]
+    done = subprocess.run(command, cwd=here, check=False, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.endswith(
+        "[tool.mlgate] max-function-line: unknown key; did you mean `max-function-lines`?\n"
+    )
+    assert done.stderr.count("\n") == 1
+    other = here / "other.toml"
+    other.write_text("[tool.mlgate]\nmax-function-lines = 0\n", encoding="utf-8")
+    done = subprocess.run(
+        [*command, f"--mlgate-config={other}"], cwd=here, check=False, capture_output=True, text=True
+    )
+    expected = "a.py:1:1: MLG101 function `f` has 1 code lines (limit 0)\n"
+    assert (done.returncode, done.stdout) == (1, expected)

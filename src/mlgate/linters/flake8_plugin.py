@@ -1,10 +1,14 @@
 """mlgate's rules as a flake8 plugin (`flake8 --select MLG`).
 
 flake8 hands over the tree it already parsed; the plugin runs the same engine over it as
-`mlgate lint` does. Rule options are flake8 options prefixed with `mlgate-`
-(`--mlgate-max-function-lines 30`, or `mlgate-max-function-lines = 30` in flake8's config) so
-they never clash with other plugins' option names. Selection, `# noqa`, `# flake8: noqa` and
-per-file ignores are flake8's own; the plugin applies mlgate's file-level `# mlgate: noqa` itself.
+`mlgate lint` does, with the same settings: `[tool.mlgate]` of the nearest pyproject.toml (or
+the one `--mlgate-config` names), its path profiles and its `per-file-ignores`, so both front
+ends report the same findings. Rule options can also be given as flake8 options prefixed with
+`mlgate-` (`--mlgate-max-function-lines 30`, or `mlgate-max-function-lines = 30` in flake8's
+config), so they never clash with other plugins' option names; given there, they replace the
+value of `[tool.mlgate]` and of every profile. flake8's own selection, `# noqa`, file-level
+`flake8: noqa` and per-file ignores apply on top; the plugin applies mlgate's file-level
+`mlgate: noqa` itself.
 """
 
 from __future__ import annotations
@@ -12,15 +16,21 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any, ClassVar, get_type_hints
 
 from mlgate import __version__
+from mlgate.errors import ConfigError
 from mlgate.linters.base import FileContext, Options
-from mlgate.linters.engine import Checker, drop_file_noqa, make_checker, run_checker
+from mlgate.linters.config import LintConfig, load_lint_config
+from mlgate.linters.engine import drop_file_noqa, run_checker
 from mlgate.linters.registry import RULES
+from mlgate.linters.run import Plan, make_plan
 
 PREFIX = "mlgate-"
+_ATTRIBUTE = PREFIX.replace("-", "_")
 # How each option type is declared to flake8's option manager.
 _DECLARATIONS: dict[object, dict[str, Any]] = {
     int: {"type": int},
@@ -36,7 +46,7 @@ class Plugin:
     version = __version__
     # flake8 passes options to the class, not to instances; parse_options sets these.
     options: ClassVar[Options] = Options()
-    checker: ClassVar[Checker | None] = None
+    plan: ClassVar[Plan | None] = None
 
     def __init__(self, tree: ast.AST, filename: str, lines: Sequence[str]) -> None:
         self.tree = tree
@@ -51,33 +61,67 @@ class Plugin:
             dashed = field.name.replace("_", "-")
             manager.add_option(
                 f"--{PREFIX}{dashed}",
-                default=field.default,
+                default=None,
                 parse_from_config=True,
-                help=f"mlgate rule option `{dashed}` (default: {_shown(field.default)})",
+                help=f"mlgate rule option `{dashed}` (default: [tool.mlgate], else "
+                f"{_shown(field.default)})",
                 **_DECLARATIONS[hints[field.name]],
             )
+        manager.add_option(
+            f"--{PREFIX}config",
+            default=None,
+            parse_from_config=True,
+            normalize_paths=True,
+            help="the pyproject.toml whose [tool.mlgate] applies (default: the nearest one)",
+        )
 
     @classmethod
     def parse_options(cls, options: argparse.Namespace) -> None:
-        """Take the rule options flake8 parsed."""
-        values = {
-            field.name: _converted(getattr(options, PREFIX.replace("-", "_") + field.name))
+        """Read `[tool.mlgate]`, then apply the rule options flake8 was given."""
+        given = {
+            field.name: _converted(value)
             for field in dataclasses.fields(Options)
+            if (value := getattr(options, _ATTRIBUTE + field.name)) is not None
         }
-        cls.options = Options(**values)  # type: ignore[arg-type]
+        try:
+            config = _with_options(_team_config(getattr(options, _ATTRIBUTE + "config")), given)
+        except ConfigError as err:
+            print(f"mlgate: error: {err}", file=sys.stderr)
+            raise SystemExit(2) from None
+        cls.options, cls.plan = config.options, make_plan(config, RULES)
 
     def run(self) -> Iterator[tuple[int, int, str, type[Plugin]]]:
         """Yield flake8's (line, column, "CODE message", type) tuples."""
         if not isinstance(self.tree, ast.Module):
             return
-        checker = Plugin.checker or make_checker(RULES)
-        Plugin.checker = checker
-        ctx = FileContext(self.filename, self.lines, self.tree, self.options)
-        found = run_checker(ctx, checker)
+        plan = Plugin.plan or make_plan(LintConfig(Path.cwd()), RULES)
+        Plugin.plan = plan
+        scope = plan.scope_for(self.filename)
+        checker = plan.checker_for(scope, plan.ignored_for(scope, self.filename))
+        found = run_checker(
+            FileContext(self.filename, self.lines, self.tree, scope.config.options), checker
+        )
         if found and any("noqa" in line.lower() for line in self.lines):
             found = drop_file_noqa(found, "\n".join(self.lines))  # flake8 knows only its own
         for violation in found:
             yield violation.line, violation.col, f"{violation.code} {violation.message}", type(self)
+
+
+def _team_config(path: str | None) -> LintConfig:
+    """`[tool.mlgate]` of `path`, or of the nearest pyproject.toml that has one."""
+    return load_lint_config(Path(path) if path else None, RULES, None, None)
+
+
+def _with_options(config: LintConfig, given: dict[str, object]) -> LintConfig:
+    """`config` with the rule options `given` to flake8 replacing its own and its profiles'."""
+    if not given:
+        return config
+    profiles = tuple(
+        dataclasses.replace(profile, config=_with_options(profile.config, given))
+        for profile in config.profiles
+    )
+    options = dataclasses.replace(config.options, **given)  # type: ignore[arg-type]
+    return dataclasses.replace(config, options=options, profiles=profiles)
 
 
 def _converted(value: object) -> object:
