@@ -29,7 +29,7 @@ have the experiment import it from there.
 
 ## Options
 - `experiment-paths` (list of globs, relative to the project root): where experiment code lives.
-  Set by the profiles; set it by hand when running without profiles (for example in flake8).
+  Filled in from the `"experiment"` profiles (under flake8 too); set it by hand without them.
 """
 
 from __future__ import annotations
