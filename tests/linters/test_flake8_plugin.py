@@ -133,7 +133,8 @@ def test_the_plugin_applies_the_teams_settings_and_profiles(here: Path) -> None:
         },
     )
     theirs, mine = flake8_and_mlgate(here)
-    assert theirs == mine == [
+    assert theirs == mine
+    assert mine == [
         "experiments/trial.py:8:1:MLG201",
         "experiments/trial.py:8:1:MLG202",
         "lib.py:1:1:MLG101",
@@ -159,8 +160,7 @@ def test_a_bad_team_setting_stops_flake8_with_one_line(here: Path) -> None:
     assert done.stderr.count("\n") == 1
     other = here / "other.toml"
     other.write_text("[tool.mlgate]\nmax-function-lines = 0\n", encoding="utf-8")
-    done = subprocess.run(
-        [*command, f"--mlgate-config={other}"], cwd=here, check=False, capture_output=True, text=True
-    )
+    command.append(f"--mlgate-config={other}")
+    done = subprocess.run(command, cwd=here, check=False, capture_output=True, text=True)
     expected = "a.py:1:1: MLG101 function `f` has 1 code lines (limit 0)\n"
     assert (done.returncode, done.stdout) == (1, expected)
