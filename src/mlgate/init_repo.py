@@ -55,6 +55,8 @@ MANUAL_STEPS = (
     "Run `pip install pre-commit && pre-commit install` once in each clone.",
     "Describe the model package and its environments in [tool.mlgate.package] and "
     "[tool.mlgate.environments] (see the README).",
+    "To sign the release ledger, create the repository secret MLGATE_LEDGER_KEY (`python -c "
+    '"import secrets; print(secrets.token_hex(32))"`) and set [tool.mlgate.ledger] signed = true.',
 )
 
 

@@ -1,4 +1,4 @@
-"""`mlgate releases` and `mlgate ledger verify` on a real project folder."""
+"""`mlgate releases` and `mlgate ledger verify|seal` on a real project folder."""
 
 from __future__ import annotations
 
@@ -92,3 +92,55 @@ def test_ledger_verify_reports_interrupted_append(
 def test_ledger_needs_a_verb(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ledger"]) == 2
     assert "the following arguments are required: VERB" in capsys.readouterr().err
+
+
+def test_ledger_seal_then_verify_with_the_key(
+    project: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = project.parent / ".mlgate" / "ledger" / "prod.jsonl"
+    verify = ["ledger", "verify", "--env", "prod", "--config", str(project)]
+    seal = ["ledger", "seal", "--env", "prod", "--config", str(project), "--by", "carol"]
+    assert main(seal) == 2
+    assert capsys.readouterr().err == (
+        "mlgate: error: mlgate ledger seal signs with the ledger key: set MLGATE_LEDGER_KEY to "
+        "it first\n"
+    )
+    monkeypatch.setenv("MLGATE_LEDGER_KEY", "0123456789abcdef" * 4)
+    assert main(verify) == 1
+    assert "entry 3, the last one, is not signed" in capsys.readouterr().err
+    assert main(seal) == 0
+    assert capsys.readouterr().out == (
+        f"{path}: sealed entries 1-3 with entry 4, signed by the ledger key on behalf of carol\n"
+    )
+    assert main(seal) == 0
+    assert capsys.readouterr().out == f"{path}: nothing to seal, the last entry is signed\n"
+    assert main(verify) == 0
+    assert capsys.readouterr().out == f"{path}: 4 entries, chain intact, signatures valid\n"
+    assert main(["releases", "--env", "prod", "--config", str(project), "--format", "json"]) == 0
+    assert [item["id"] for item in json.loads(capsys.readouterr().out)] == [3, 1]
+    monkeypatch.setenv("MLGATE_LEDGER_KEY", "another key, just as long as the first")
+    assert main(verify) == 1
+    assert "prod.jsonl:4: entry's signature is not the ledger key's" in capsys.readouterr().err
+    monkeypatch.delenv("MLGATE_LEDGER_KEY")
+    assert main(verify) == 0
+    assert capsys.readouterr().out.endswith(
+        "4 entries, chain intact (signatures not checked: MLGATE_LEDGER_KEY is not set)\n"
+    )
+
+
+def test_a_signed_project_refuses_to_approve_without_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = tmp_path / "pyproject.toml"
+    project.write_text("[tool.mlgate.ledger]\nsigned = true\n[tool.mlgate.environments.prod]\n")
+    monkeypatch.delenv("MLGATE_LEDGER_KEY", raising=False)
+    assert main(["ledger", "seal", "--env", "prod", "--config", str(project)]) == 2
+    capsys.readouterr()
+    monkeypatch.setenv("MLGATE_LEDGER_KEY", "short")
+    assert main(["ledger", "verify", "--env", "prod", "--config", str(project)]) == 2
+    assert capsys.readouterr().err.startswith("mlgate: error: MLGATE_LEDGER_KEY has 5 characters")
+    project.write_text("[tool.mlgate.ledger]\nsigned = 1\n[tool.mlgate.environments.prod]\n")
+    assert main(["ledger", "verify", "--env", "prod", "--config", str(project)]) == 2
+    assert capsys.readouterr().err == (
+        "mlgate: error: [tool.mlgate.ledger].signed = 1: expected true or false\n"
+    )

@@ -8,15 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from mlgate.errors import GateError
+from mlgate.errors import ConfigError, GateError
+from mlgate.pipelines.environments import ledger_key
 from mlgate.pipelines.ledger import (
     GENESIS,
     Ledger,
     Record,
     append,
+    canonical,
     ledger_for,
     read_entries,
     seal,
+    sign,
     verify_chain,
 )
 
@@ -165,3 +168,99 @@ def test_concurrent_appends_keep_the_chain(ledger: Ledger) -> None:
     for worker in workers:
         worker.join()
     assert len(verify_chain(ledger).entries) == 40
+
+
+# --- signing with the ledger key -----------------------------------------------------------
+
+KEY = b"k" * 32
+OTHER_KEY = b"o" * 32
+
+
+def _signed(ledger: Ledger, key: bytes = KEY, signed: bool = True) -> Ledger:
+    return ledger._replace(key=key, signed=signed)
+
+
+def test_a_key_signs_every_entry_and_the_head(ledger: Ledger) -> None:
+    _fill(_signed(ledger), 2)
+    entries = read_entries(ledger)
+    assert [entry.sig for entry in entries] == [sign(KEY, e.hash.encode()) for e in entries]
+    head = json.loads(ledger.head_path.read_text())
+    assert head["sig"] == sign(KEY, canonical({"hash": entries[1].hash, "seq": 2}))
+    assert verify_chain(_signed(ledger)).note == ""
+    assert verify_chain(ledger).note == "signatures not checked: MLGATE_LEDGER_KEY is not set"
+    with pytest.raises(GateError, match=r"prod.jsonl:1: entry's signature is not the ledger key"):
+        verify_chain(_signed(ledger, OTHER_KEY))
+
+
+def test_an_unsigned_ledger_verifies_as_before(ledger: Ledger) -> None:
+    _fill(ledger, 2)
+    assert "sig" not in _lines(ledger)[0]
+    assert verify_chain(ledger).note == ""
+    assert verify_chain(ledger._replace(signed=True)).note == (
+        "signatures not checked: MLGATE_LEDGER_KEY is not set"
+    )
+
+
+def test_rewriting_the_chain_without_the_key_is_detected(ledger: Ledger) -> None:
+    _fill(_signed(ledger), 2)
+    rewritten = [entry._replace(by="mallory", sig="") for entry in read_entries(ledger)]
+    ledger.path.unlink()
+    ledger.head_path.unlink()
+    for entry in rewritten:  # a forger with write access re-seals every entry, unsigned
+        append(ledger, Record(entry.kind, entry.by, entry.digest, entry.data), entry.at)
+    assert verify_chain(ledger).note == ""
+    with pytest.raises(GateError, match=r"entry 2, the last one, is not signed with the ledger"):
+        verify_chain(_signed(ledger))
+    lines = _lines(ledger)
+    entry = json.loads(lines[1]) | {"sig": sign(OTHER_KEY, b"x")}
+    ledger.path.write_text(lines[0] + canonical(entry).decode() + "\n")
+    with pytest.raises(GateError, match=r"prod.jsonl:2: entry's signature is not the ledger key"):
+        verify_chain(_signed(ledger))
+
+
+def test_an_unsigned_entry_after_signed_ones_is_tampering(ledger: Ledger) -> None:
+    _fill(_signed(ledger), 2)
+    append(ledger, Record("approval", "mallory", "sha256:ab", {}), AT)  # no key
+    with pytest.raises(GateError, match=r"prod.jsonl:3: entry without a signature after signed"):
+        verify_chain(_signed(ledger))
+
+
+def test_a_signed_project_refuses_writers_without_the_key(ledger: Ledger) -> None:
+    with pytest.raises(GateError, match=r"signed = true\) and MLGATE_LEDGER_KEY is not set"):
+        append(ledger._replace(signed=True), Record("approval", "a", "", {}), AT)
+    assert not ledger.path.exists()
+
+
+def test_a_ledger_that_predates_the_key_is_sealed_once(ledger: Ledger) -> None:
+    _fill(ledger, 2)
+    keyed = _signed(ledger)
+    with pytest.raises(GateError, match=r"`mlgate ledger seal --env prod`"):
+        verify_chain(keyed)
+    with pytest.raises(GateError, match=r"entry 2, the last one, is not signed"):
+        append(keyed, Record("approval", "a", "", {}), AT)
+    assert len(verify_chain(keyed, sealing=True).entries) == 2
+    append(keyed, Record("seal", "carol", "", {"entries": "1-2"}), AT)
+    append(keyed, Record("approval", "alice", "sha256:ab", {}), AT)
+    assert [bool(entry.sig) for entry in verify_chain(keyed).entries] == [False, False, True, True]
+
+
+def test_a_head_without_its_signature_is_tampering(ledger: Ledger) -> None:
+    _fill(_signed(ledger), 1)
+    head = json.loads(ledger.head_path.read_text())
+    ledger.head_path.write_text(json.dumps({"hash": head["hash"], "seq": 1}))
+    with pytest.raises(GateError, match=r"prod.head: the head record's signature is not"):
+        verify_chain(_signed(ledger))
+    assert verify_chain(ledger).entries  # without the key only the chain is checked
+
+
+@pytest.mark.parametrize(
+    ("value", "key"), [("", None), ("  \n", None), (" " + "x" * 32 + "\n", b"x" * 32)]
+)
+def test_the_key_comes_from_the_environment(value: str, key: bytes | None) -> None:
+    assert ledger_key({"MLGATE_LEDGER_KEY": value}) == key
+    assert ledger_key({}) is None
+
+
+def test_a_short_key_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"^MLGATE_LEDGER_KEY has 6 characters: use at least 32"):
+        ledger_key({"MLGATE_LEDGER_KEY": "secret"})

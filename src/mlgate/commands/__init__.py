@@ -28,7 +28,7 @@ COMMANDS: dict[str, str] = {
     "baseline": "record the current findings in the baseline, or shrink it to what still occurs",
     "deploy": "deploy an approved package to an environment; failed checks roll it back",
     "init": "write mlgate's GitHub workflows, pre-commit hooks and [tool.mlgate] into a repository",
-    "ledger": "check the hash chain of an environment's release ledger",
+    "ledger": "check the hash chain of an environment's release ledger, or sign it",
     "ledger-branch": (
         "keep the release ledger on a git branch: pull it into a folder, push new entries"
     ),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from mlgate.pipelines.approvals import Request, approve
 from mlgate.pipelines.environments import duration, release_config
-from mlgate.pipelines.ledger import append, ledger_for
+from mlgate.pipelines.ledger import append
 from mlgate.pipelines.package import read_package
 from mlgate.pipelines.runtime import SystemClock, stamp
 
@@ -35,9 +35,7 @@ def run(args: argparse.Namespace) -> int:
     name = f"{manifest.name} {manifest.version}"
     request = Request(args.by, package.digest, manifest.builder or "", name, args.note)
     now = SystemClock().now()
-    entry = append(
-        ledger_for(config.ledger_dir, env.name), approve(env, request, now, lifetime), stamp(now)
-    )
+    entry = append(config.ledger(env.name), approve(env, request, now, lifetime), stamp(now))
     print(
         f"approved {package.digest} ({name}) for {env.name!r} by {args.by} "
         f"until {entry.data['expires']}"

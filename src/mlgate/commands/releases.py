@@ -9,7 +9,7 @@ from pathlib import Path
 
 from mlgate.pipelines import history
 from mlgate.pipelines.environments import release_config
-from mlgate.pipelines.ledger import ledger_for, read_entries
+from mlgate.pipelines.ledger import read_entries
 from mlgate.pipelines.lock import held
 
 HELP = "show the deployments and rollbacks of an environment, newest first"
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
     """Print the history; warn on stderr about a deployment that did not finish."""
     config = release_config(args.config, os.environ)
     env = config.environment(args.env)
-    found = history.releases(read_entries(ledger_for(config.ledger_dir, env.name)))
+    found = history.releases(read_entries(config.ledger(env.name)))
     stuck = history.unfinished(found)
     if stuck is not None and not held(config.ledger_dir, env.name):
         advice = f"run `mlgate rollback --env {env.name} --if-interrupted` or deploy again"

@@ -2,6 +2,7 @@
 
     [tool.mlgate.ledger]
     path = ".mlgate/ledger"             # env MLGATE_LEDGER_DIR overrides
+    signed = false                      # true: writing needs the key in MLGATE_LEDGER_KEY
 
     [tool.mlgate.environments.production]
     target = "local"                    # or a table: {kind = "command", deploy = [...], ...}
@@ -40,6 +41,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from mlgate.config import RawConfig, load_raw
 from mlgate.errors import ConfigError
+from mlgate.pipelines.ledger import Ledger, ledger_for
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
@@ -110,6 +112,12 @@ class ReleaseConfig:
     root: Path
     ledger_dir: Path
     environments: Mapping[str, Environment]
+    ledger_key: bytes | None = None
+    ledger_signed: bool = False
+
+    def ledger(self, name: str) -> Ledger:
+        """The ledger of environment `name`, with the key that signs it."""
+        return ledger_for(self.ledger_dir, name, self.ledger_key, self.ledger_signed)
 
     def environment(self, name: str) -> Environment:
         """The environment called `name`, or a ConfigError listing the known ones."""
@@ -190,6 +198,8 @@ _VERIFY: _Spec = {
     "smoke": _bool,
     "timeout": duration,
 }
+_LEDGER: _Spec = {"path": _text, "signed": _bool}
+_MIN_KEY = 32
 _LOCAL: _Spec = {"kind": _text, "port": _count, "start-timeout": duration, "state-dir": _text}
 _COMMAND: _Spec = {
     "deploy": _argv,
@@ -279,15 +289,33 @@ def _environment(name: str, table: Any, raw: RawConfig, state_root: Path | None)
 
 
 def load_release_config(raw: RawConfig, environ: Mapping[str, str]) -> ReleaseConfig:
-    """The release settings of `raw`, with MLGATE_LEDGER_DIR and MLGATE_STATE_DIR applied."""
-    ledger = _fields(raw.table.get("ledger", {}), {"path": _text}, "[tool.mlgate.ledger]")
+    """The release settings of `raw`, with MLGATE_LEDGER_DIR, MLGATE_LEDGER_KEY and
+    MLGATE_STATE_DIR applied."""
+    ledger = _fields(raw.table.get("ledger", {}), _LEDGER, "[tool.mlgate.ledger]")
     ledger_dir = Path(environ.get("MLGATE_LEDGER_DIR") or ledger.get("path", ".mlgate/ledger"))
     state_root = raw.root / environ["MLGATE_STATE_DIR"] if environ.get("MLGATE_STATE_DIR") else None
     tables = raw.table.get("environments", {})
     if not isinstance(tables, Mapping):
         raise ConfigError("[tool.mlgate.environments] must be a table of environment tables")
     envs = {name: _environment(name, table, raw, state_root) for name, table in tables.items()}
-    return ReleaseConfig(root=raw.root, ledger_dir=raw.root / ledger_dir, environments=envs)
+    return ReleaseConfig(
+        root=raw.root,
+        ledger_dir=raw.root / ledger_dir,
+        environments=envs,
+        ledger_key=ledger_key(environ),
+        ledger_signed=ledger.get("signed", False),
+    )
+
+
+def ledger_key(environ: Mapping[str, str]) -> bytes | None:
+    """The ledger key from MLGATE_LEDGER_KEY (empty, as an unset CI secret gives, is none)."""
+    key = environ.get("MLGATE_LEDGER_KEY", "").strip()
+    if key and len(key) < _MIN_KEY:
+        raise ConfigError(
+            f"MLGATE_LEDGER_KEY has {len(key)} characters: use at least {_MIN_KEY} random ones, "
+            'e.g. from `python -c "import secrets; print(secrets.token_hex(32))"`'
+        )
+    return key.encode() if key else None
 
 
 def release_config(config: Path | None, environ: Mapping[str, str]) -> ReleaseConfig:

@@ -8,6 +8,13 @@ entries cut off the end. An append holds an exclusive `flock` on the file, reads
 writes the new line with one `write` on an `O_APPEND` descriptor, fsyncs the file (and the folder
 when the file is new), then replaces the head file atomically. A last line without its newline is
 an interrupted write: it is reported, never silently continued.
+
+With a ledger key (MLGATE_LEDGER_KEY), every entry also gets `sig`, an HMAC-SHA256 of its hash
+under the key, and so does the head record: rewriting the chain then needs the key, not just
+write access to the files. A key holder never signs on top of an unsigned entry: a ledger that
+predates the key is signed as it stands, once, by a `seal` entry (`mlgate ledger seal`). With a
+key, verification requires every entry from the first signed one on, the last entry and the
+head to carry valid signatures.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import hmac
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,7 +32,8 @@ from typing import Any, NamedTuple
 from mlgate.errors import GateError
 
 GENESIS = "sha256:" + "0" * 64
-KINDS = frozenset({"approval", "deploy-end", "deploy-start", "promote", "verify"})
+KINDS = frozenset({"approval", "deploy-end", "deploy-start", "promote", "seal", "verify"})
+SIGNATURE = "hmac-sha256:"
 
 
 class Record(NamedTuple):
@@ -47,18 +56,28 @@ class Entry(NamedTuple):
     data: Mapping[str, Any]
     prev: str
     hash: str
+    sig: str = ""
 
     def body(self) -> dict[str, Any]:
         """The fields the hash covers."""
         fields = self._asdict()
-        del fields["hash"]
+        del fields["hash"], fields["sig"]
         return fields
+
+    def line(self) -> bytes:
+        """The entry as written: canonical JSON, `sig` only when signed."""
+        fields = self._asdict()
+        if not self.sig:
+            del fields["sig"]
+        return canonical(fields)
 
 
 class Ledger(NamedTuple):
-    """The ledger file of one environment."""
+    """The ledger file of one environment, the key that signs it, whether writing needs one."""
 
     path: Path
+    key: bytes | None = None
+    signed: bool = False
 
     @property
     def head_path(self) -> Path:
@@ -73,9 +92,18 @@ class ChainReport(NamedTuple):
     note: str
 
 
-def ledger_for(directory: Path, env: str) -> Ledger:
-    """The ledger of environment `env` under `directory`."""
-    return Ledger(directory / f"{env}.jsonl")
+def ledger_for(directory: Path, env: str, key: bytes | None = None, signed: bool = False) -> Ledger:
+    """The ledger of environment `env` under `directory`, signed with `key` when given."""
+    return Ledger(directory / f"{env}.jsonl", key, signed)
+
+
+def sign(key: bytes, message: bytes) -> str:
+    """The signature of `message` under the ledger key."""
+    return SIGNATURE + hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _signed_by(key: bytes, message: bytes, sig: object) -> bool:
+    return isinstance(sig, str) and hmac.compare_digest(sign(key, message), sig)
 
 
 def canonical(value: Any) -> bytes:
@@ -163,26 +191,62 @@ def append(ledger: Ledger, record: Record, at: str) -> Entry:
     """Seal `record` at time `at` onto the end of `ledger`, durably; return the entry."""
     if record.kind not in KINDS:
         raise ValueError(f"unknown ledger entry kind {record.kind!r}")
+    if ledger.signed and ledger.key is None:
+        raise GateError(
+            f"{ledger.path}: this project signs its ledger ([tool.mlgate.ledger] signed = true) "
+            "and MLGATE_LEDGER_KEY is not set; give this job the ledger key"
+        )
     with _locked(ledger.path) as (fd, created):
-        last = _last(ledger.path)
-        seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-        body = {**record._asdict(), "at": at, "seq": seq, "prev": prev}
-        entry = Entry(**body, hash=seal(body))
-        os.write(fd, canonical(entry._asdict()) + b"\n")
+        entry = _next_entry(ledger, record, at)
+        os.write(fd, entry.line() + b"\n")
         os.fsync(fd)
         if created:
             fsync_dir(ledger.path.parent)
-        write_atomic(ledger.head_path, canonical({"hash": entry.hash, "seq": entry.seq}))
+        write_atomic(ledger.head_path, canonical(_head_record(ledger, entry)))
     return entry
 
 
-def _problem(entry: Entry, number: int, prev: str) -> str:
+def _next_entry(ledger: Ledger, record: Record, at: str) -> Entry:
+    """`record` sealed (and signed, with a key) as the entry after the ledger's last one."""
+    last = _last(ledger.path)
+    _refuse_unsigned_tail(ledger, last, record.kind)
+    seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    body = {**record._asdict(), "at": at, "seq": seq, "prev": prev}
+    digest = seal(body)
+    signature = sign(ledger.key, digest.encode()) if ledger.key else ""
+    return Entry(**body, hash=digest, sig=signature)
+
+
+def _refuse_unsigned_tail(ledger: Ledger, last: Entry | None, kind: str) -> None:
+    """A key holder signs on top of an unsigned entry only through a `seal` entry."""
+    if ledger.key is not None and last is not None and not last.sig and kind != "seal":
+        raise GateError(_unsigned_message(ledger, last.seq))
+
+
+def _unsigned_message(ledger: Ledger, seq: int) -> str:
+    return (
+        f"{ledger.path}: entry {seq}, the last one, is not signed with the ledger key; if the "
+        f"entries are genuine, sign the ledger as it stands with "
+        f"`mlgate ledger seal --env {ledger.path.stem}`"
+    )
+
+
+def _head_record(ledger: Ledger, entry: Entry) -> dict[str, Any]:
+    head: dict[str, Any] = {"hash": entry.hash, "seq": entry.seq}
+    if ledger.key is not None:
+        head["sig"] = sign(ledger.key, canonical(head))
+    return head
+
+
+def _problem(entry: Entry, number: int, prev: str, key: bytes | None) -> str:
     if entry.seq != number:
         return f"entry has seq {entry.seq} where {number} was expected (entries deleted or moved)"
     if entry.prev != prev:
         return "entry does not chain to the one before it (entries deleted or moved)"
     if seal(entry.body()) != entry.hash:
         return "entry does not match its hash (edited after it was written)"
+    if key is not None and entry.sig and not _signed_by(key, entry.hash.encode(), entry.sig):
+        return "entry's signature is not the ledger key's (forged, or signed with another key)"
     return ""
 
 
@@ -205,6 +269,7 @@ def _check_head(ledger: Ledger, entries: Sequence[Entry]) -> str:
         return ""
     if head is None:
         raise GateError(f"{ledger.head_path} is missing: entries may have been cut off the end")
+    _check_head_signature(ledger, head, entries)
     if head.get("seq") == len(entries) and head.get("hash") == hashes[-1]:
         return ""
     if len(entries) >= 1 and head.get("seq") == len(entries) - 1 and head.get("hash") == hashes[-2]:
@@ -215,13 +280,51 @@ def _check_head(ledger: Ledger, entries: Sequence[Entry]) -> str:
     )
 
 
-def verify_chain(ledger: Ledger) -> ChainReport:
-    """Check every link of `ledger`; raise GateError naming the first broken line."""
+def _check_head_signature(
+    ledger: Ledger, head: Mapping[str, Any], entries: Sequence[Entry]
+) -> None:
+    """With a key, a head naming a signed entry must be signed, and signed right."""
+    seq = head.get("seq")
+    named = entries[seq - 1] if isinstance(seq, int) and 0 < seq <= len(entries) else None
+    if ledger.key is None or ((named is None or not named.sig) and "sig" not in head):
+        return
+    unsigned = {"hash": head.get("hash"), "seq": seq}
+    if not _signed_by(ledger.key, canonical(unsigned), head.get("sig")):
+        raise GateError(
+            f"{ledger.head_path}: the head record's signature is not the ledger key's; "
+            "the ledger was tampered with"
+        )
+
+
+def verify_chain(ledger: Ledger, sealing: bool = False) -> ChainReport:
+    """Check every link of `ledger`; raise GateError naming the first broken line.
+
+    With a key, signatures are checked too; `sealing` accepts unsigned entries at the end (the
+    ones a `seal` entry is about to sign).
+    """
     entries = read_entries(ledger)
     prev = GENESIS
     for number, entry in enumerate(entries, 1):
-        problem = _problem(entry, number, prev)
+        problem = _problem(entry, number, prev, ledger.key)
         if problem:
             raise GateError(f"{ledger.path}:{number}: {problem}; the ledger was tampered with")
         prev = entry.hash
-    return ChainReport(tuple(entries), _check_head(ledger, entries))
+    notes = (_check_head(ledger, entries), _check_signatures(ledger, entries, sealing))
+    return ChainReport(tuple(entries), "; ".join(note for note in notes if note))
+
+
+def _check_signatures(ledger: Ledger, entries: Sequence[Entry], sealing: bool) -> str:
+    """A note when signatures cannot be checked; GateError when signing has gaps."""
+    if ledger.key is None:
+        signed = ledger.signed or any(entry.sig for entry in entries)
+        return "signatures not checked: MLGATE_LEDGER_KEY is not set" if signed else ""
+    first = next((entry.seq for entry in entries if entry.sig), None)
+    gap = next((e.seq for e in entries if first is not None and e.seq > first and not e.sig), None)
+    if gap is not None:
+        raise GateError(
+            f"{ledger.path}:{gap}: entry without a signature after signed ones; "
+            "the ledger was tampered with"
+        )
+    if entries and not entries[-1].sig and not sealing:
+        raise GateError(_unsigned_message(ledger, entries[-1].seq))
+    return ""

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from mlgate.pipelines.command_target import CommandTarget, Places
 from mlgate.pipelines.environments import CommandSettings, Environment, ReleaseConfig
-from mlgate.pipelines.ledger import Entry, Ledger, Record, append, ledger_for
+from mlgate.pipelines.ledger import Entry, Ledger, Record, append
 from mlgate.pipelines.local_target import LocalTarget
 from mlgate.pipelines.lock import Holder
 from mlgate.pipelines.runtime import Clock, LocalProcesses, Processes, SystemClock, stamp
@@ -79,7 +79,7 @@ def open_stage(
     env = config.environment(name)
     clock, processes = SystemClock(), LocalProcesses()
     target = make_target(env, places_for(env, config.root, package), processes, clock)
-    ledger = ledger_for(config.ledger_dir, env.name)
+    ledger = config.ledger(env.name)
     return Stage(env, ledger, target, clock, actor(by, environ), pause_hook(environ))
 
 
