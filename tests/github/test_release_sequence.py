@@ -174,7 +174,10 @@ def test_status_functions_decide_what_runs_after_a_failure() -> None:
 EXAMPLE = ROOT / "examples" / "iris"
 MARKER = "# Release environments."
 ENVIRONMENTS = """# Release environments: short checks and free ports; the local target stands in
-# for production.
+# for production. The ledger is signed: the release needs the ledger-key secret.
+[tool.mlgate.ledger]
+signed = true
+
 [tool.mlgate.environments.staging]
 target = { kind = "local", start-timeout = "90s" }
 
@@ -205,6 +208,7 @@ case "$ENVIRONMENT" in
 esac
 """
 JOBS = ("build", "staging", "production", "rollback-staging", "rollback-production")
+LEDGER_KEY = "a ledger key for the tests, 32 characters or more"
 
 
 @pytest.fixture(scope="module")
@@ -249,9 +253,12 @@ def _stop_servers(project: Path, environment: str) -> None:
     LocalTarget(settings, LocalProcesses(), SystemClock()).shutdown()
 
 
-def release(project: Path, **inputs: Any) -> tuple[Runner, dict[str, dict[str, Any]]]:
+def release(
+    project: Path, secrets: dict[str, str] | None = None, **inputs: Any
+) -> tuple[Runner, dict[str, dict[str, Any]]]:
     """Run the release workflow's jobs in their order, as GitHub would, on `project`."""
     runner = runner_for(project, **inputs)
+    runner.secrets.update(secrets or {})
     runner.base_env["PATH"] = f"{project.parent / 'bin'}{os.pathsep}{runner.base_env['PATH']}"
     remote = Path(runner.github["server_url"].removeprefix("file://")) / "team" / "model.git"
     if not remote.exists():
@@ -269,23 +276,30 @@ def _needs(job: str) -> list[str]:
 
 
 def ledger_on_the_branch(
-    workspace: Path, environment: str, branch: str = "mlgate-ledger", folder: str = "."
+    workspace: Path,
+    environment: str,
+    branch: str = "mlgate-ledger",
+    folder: str = ".",
+    key: str = "",
 ) -> list[dict[str, Any]]:
     """The environment's ledger as pushed to the ledger branch, verified from a fresh clone."""
     clone = workspace.parent / f"ledger-{environment}"
     remote = workspace.parent / "github" / "team" / "model.git"
     shutil.rmtree(clone, ignore_errors=True)
     git(workspace.parent, "clone", "-q", "--branch", branch, str(remote), str(clone))
-    env = {**os.environ, "MLGATE_LEDGER_DIR": str(clone)}
+    env = {**os.environ, "MLGATE_LEDGER_DIR": str(clone), "MLGATE_LEDGER_KEY": key}
     verify = ["mlgate", "ledger", "verify", "--env", environment]
-    subprocess.run(verify, cwd=workspace / folder, env=env, check=True, capture_output=True)
+    cwd = workspace / folder
+    done = subprocess.run(verify, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith(", signatures valid\n" if key else "chain intact\n")
     lines = (clone / f"{environment}.jsonl").read_text(encoding="utf-8").splitlines()
     return [json.loads(line) for line in lines]
 
 
 def released_with_the_reviewers_approvals(example: Path) -> str:
-    """Release the example, check the jobs, the ledger branch and the summary; the digest."""
-    runner, results = release(example)
+    """Release the example, check the jobs, the signed ledger branch and the summary; the digest."""
+    runner, results = release(example, {"ledger-key": LEDGER_KEY})
     log = "\n".join(runner.log)
     assert [results[job]["result"] for job in JOBS] == [
         "success",
@@ -295,12 +309,13 @@ def released_with_the_reviewers_approvals(example: Path) -> str:
         "skipped",
     ], log
     digest: str = results["build"]["outputs"]["digest"]
-    production = ledger_on_the_branch(example, "production")
+    production = ledger_on_the_branch(example, "production", key=LEDGER_KEY)
     approvals = [(e["by"], e["digest"]) for e in production if e["kind"] == "approval"]
     assert approvals == [("bob", digest)]
     assert [e["kind"] for e in production][-1] == "deploy-end"
     assert {e["digest"] for e in production} == {digest}
-    staging = ledger_on_the_branch(example, "staging")
+    staging = ledger_on_the_branch(example, "staging", key=LEDGER_KEY)
+    assert all(entry["sig"] for entry in [*production, *staging])
     assert (staging[0]["by"], staging[0]["kind"]) == ("alice", "approval")
     summary = (runner.artifacts.parent / "summary-production.md").read_text(encoding="utf-8")
     assert f"| deploy | {digest[7:19]} | iris 1.0.0 | carol |" in summary
@@ -315,7 +330,7 @@ def test_a_release_reaches_production_then_a_failing_one_is_rolled_back(example:
     text = text.replace('max-p95-latency = "1s"', 'max-p95-latency = "0.001ms"')
     (example / "pyproject.toml").write_text(text, encoding="utf-8")
     git(example, "commit", "-qam", "1.1.0, with a latency budget no server meets")
-    runner, results = release(example)
+    runner, results = release(example, {"ledger-key": LEDGER_KEY})
     log = "\n".join(runner.log)
     assert [results[job]["result"] for job in JOBS] == [
         "success",
@@ -326,7 +341,7 @@ def test_a_release_reaches_production_then_a_failing_one_is_rolled_back(example:
     ], log
     second = results["build"]["outputs"]["digest"]
     assert second != first
-    production = ledger_on_the_branch(example, "production")
+    production = ledger_on_the_branch(example, "production", key=LEDGER_KEY)
     assert ("deploy-start", second) in [(e["kind"], e["digest"]) for e in production]
     assert (production[-1]["kind"], production[-1]["digest"]) == ("deploy-end", first)
     releases = subprocess.run(
