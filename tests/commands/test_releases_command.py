@@ -144,3 +144,17 @@ def test_a_signed_project_refuses_to_approve_without_the_key(
     assert capsys.readouterr().err == (
         "mlgate: error: [tool.mlgate.ledger].signed = 1: expected true or false\n"
     )
+
+
+def test_stop_is_for_the_local_target(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    project = tmp_path / "pyproject.toml"
+    target = '{ kind = "command", deploy = ["true"], rollback = ["true"] }'
+    project.write_text(f"[tool.mlgate.environments.prod]\ntarget = {target}\n")
+    assert main(["stop", "--env", "prod", "--config", str(project)]) == 2
+    assert capsys.readouterr().err == (
+        "mlgate: error: 'prod' uses the command target, whose servers mlgate does not run; "
+        "mlgate stop stops the local target's\n"
+    )
+    project.write_text("[tool.mlgate.environments.dev]\n")
+    assert main(["stop", "--env", "dev", "--config", str(project)]) == 0
+    assert capsys.readouterr().out == "stopped 0 process(es) of 'dev'\n"

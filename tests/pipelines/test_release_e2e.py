@@ -315,6 +315,7 @@ def test_gated_release(flow: Env, capsys: pytest.CaptureFixture[str]) -> None:
     assert predict(port, rows) == (200, v1.digest, [0, 1, 2])
     assert flow.mlgate("deploy", str(v1.path), "--env", "flow") == 0
     assert "already serves 'flow'; nothing to deploy" in capsys.readouterr().out
+    _stopped_then_started_again(flow, v1, port, capsys)
     assert flow.mlgate("releases", "--env", "flow", "--format", "json") == 0
     shown = json.loads(capsys.readouterr().out)
     assert [(r["id"], r["type"], r["digest"], r["by"], r["outcome"]) for r in shown] == [
@@ -324,6 +325,24 @@ def test_gated_release(flow: Env, capsys: pytest.CaptureFixture[str]) -> None:
     ]
     assert shown[0]["undoes"] == shown[1]["id"]
     assert flow.mlgate("ledger", "verify", "--env", "flow") == 0
+
+
+def _stopped_then_started_again(
+    env: Env, serving: Package, port: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mlgate stop` stops every process; deploying the current package starts it again."""
+    assert env.mlgate("stop", "--env", "flow") == 0
+    stopped = rf"stopped [23] process\(es\) of 'flow'; deploying {serving.digest[7:19]} again"
+    assert re.match(stopped, capsys.readouterr().out)
+    with pytest.raises(ConnectionRefusedError):
+        predict(port, [[5.1, 3.5, 1.4, 0.2]])
+    assert env.mlgate("stop", "--env", "flow") == 0
+    assert capsys.readouterr().out.startswith("stopped 0 process(es) of 'flow'")
+    assert env.mlgate("deploy", str(serving.path), "--env", "flow") == 0
+    assert capsys.readouterr().out.endswith(
+        f"already serves 'flow'; started its server again at http://127.0.0.1:{port}\n"
+    )
+    assert predict(port, [[5.1, 3.5, 1.4, 0.2]]) == (200, serving.digest, [0])
 
 
 def test_approval_gates(staging: Env, capsys: pytest.CaptureFixture[str]) -> None:

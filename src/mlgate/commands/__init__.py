@@ -42,6 +42,7 @@ COMMANDS: dict[str, str] = {
         "explain one rule: what it flags, why, an example and the fix (e.g. `mlgate rule MLG202`)"
     ),
     "rules": "list the lint rules with their codes and what they flag",
+    "stop": "stop the local target's model servers and router of an environment (not a release)",
 }
 
 

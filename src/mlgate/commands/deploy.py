@@ -14,6 +14,7 @@ from mlgate.pipelines.deploy import Outcome, deploy
 from mlgate.pipelines.environments import release_config
 from mlgate.pipelines.history import Release, describe_interrupted, short
 from mlgate.pipelines.ledger import verify_chain
+from mlgate.pipelines.local_target import LocalTarget
 from mlgate.pipelines.lock import env_lock
 from mlgate.pipelines.package import Package, read_package
 from mlgate.pipelines.rollback import Undo, recover, rollback, serving_digest
@@ -55,6 +56,15 @@ def warn(env: str) -> Callable[[Release], None]:
     return say
 
 
+def _already_serving(stage: Stage, digest: str) -> str:
+    """Nothing to deploy; a local server stopped (`mlgate stop`, a reboot) is started again."""
+    target = stage.target
+    if isinstance(target, LocalTarget) and not target.running(digest):
+        endpoint = target.restore(digest, digest)
+        return f"{digest} already serves {stage.env.name!r}; started its server again at {endpoint}"
+    return f"{digest} already serves {stage.env.name!r}; nothing to deploy"
+
+
 def _failed(stage: Stage, package: Package, outcome: Outcome, previous: str) -> GateError:
     assert outcome.failure is not None
     reason = outcome.failure.reason()
@@ -83,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         recover(stage, warn(stage.env.name))
         previous = serving_digest(stage)
         if previous == package.digest:
-            print(f"{package.digest} already serves {stage.env.name!r}; nothing to deploy")
+            print(_already_serving(stage, package.digest))
             return 0
         outcome = deploy(stage, package, previous)
         if outcome.failure is not None:

@@ -117,10 +117,25 @@ class LocalTarget:
         """The local target has no health check of its own: HTTP checks cover it."""
         return None
 
-    def shutdown(self) -> None:
-        """Stop every server and the router (tests and `mlgate` users tearing down)."""
+    def shutdown(self) -> int:
+        """Stop every server and the router; return how many were running.
+
+        The router's record stays, so its port (the stable endpoint) is reused when it starts
+        again; `current` stays too, and the next deploy or rollback starts what it needs.
+        """
+        running = [
+            run for run in sorted((self.store / "runs").glob("*.json")) if self._running(run.stem)
+        ]
+        router = _read_json(self.store / "router.json")
         self.retire(())
-        self._stop(self.store / "router.json")
+        if router is not None and self.processes.alive(_proc(router)):
+            self.processes.stop(_proc(router), _GRACE)
+            running.append(self.store / "router.json")
+        return len(running)
+
+    def running(self, digest: str) -> bool:
+        """Whether the server of release `digest` runs and listens."""
+        return self._running(release_key(digest))
 
     def _install(self, package: Package) -> Path:
         release = self.store / "releases" / release_key(package.digest)
