@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -106,3 +107,87 @@ def test_fix_and_show_fixes_together_is_a_usage_error(
 ) -> None:
     assert main(["lint", "--fix", "--show-fixes"]) == 2
     assert "pick one" in capsys.readouterr().err
+
+
+NOTEBOOK = {
+    "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Loading, with `except:`\n"]},
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "source": [
+                "%matplotlib inline\n",
+                "import logging\n",
+                "import torch\n",
+                "logger = logging.getLogger(__name__)",
+            ],
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [{"name": "stdout", "output_type": "stream", "text": ["except:\n"]}],
+            "source": [
+                "try:\n",
+                "    model = torch.load('model.pt')\n",
+                "except:  # é, kept\n",
+                "    logger.error('cannot load')\n",
+                "    raise",
+            ],
+        },
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "outputs": [],
+            "source": "try:\n    x = 1\nexcept:\n    raise\n",
+        },
+    ],
+    "metadata": {"language_info": {"name": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+def notebook_text(ascii_only: bool) -> str:
+    """The notebook as Jupyter writes it (indent 1), or escaped as some other tools write it."""
+    return json.dumps(NOTEBOOK, indent=1, ensure_ascii=ascii_only) + "\n"
+
+
+@pytest.mark.parametrize("ascii_only", [False, True])
+def test_fix_rewrites_notebook_cells_in_place(
+    repo: Path, capsys: pytest.CaptureFixture[str], ascii_only: bool
+) -> None:
+    before = notebook_text(ascii_only)
+    write(repo, {"nb/load.ipynb": before})
+    assert main(["lint", "--show-fixes", "nb/load.ipynb"]) == 1
+    assert capsys.readouterr().err == "mlgate: 3 fix(es) in 1 file(s); --fix applies them\n"
+    assert main(["lint", "--fix", "--select", "MLG2,MLG4", "nb/load.ipynb"]) == 0
+    assert capsys.readouterr().err == "mlgate: fixed 3 finding(s) in 1 file(s)\n"
+    after = (repo / "nb/load.ipynb").read_text(encoding="utf-8")
+    cells = json.loads(after)["cells"]
+    assert cells[2]["source"] == [
+        "try:\n",
+        "    model = torch.load('model.pt', weights_only=True)\n",
+        "except BaseException:  # é, kept\n",
+        "    logger.error('cannot load')\n",  # re-raised: MLG204 does not apply
+        "    raise",
+    ]
+    assert cells[3]["source"] == "try:\n    x = 1\nexcept BaseException:\n    raise\n"
+    changed = [
+        (old, new)
+        for old, new in zip(before.splitlines(), after.splitlines(), strict=True)
+        if old != new
+    ]
+    assert len(changed) == 3  # two lines of cell 3 and the one line holding all of cell 4
+    assert json.loads(after)["cells"][2]["outputs"] == NOTEBOOK["cells"][2]["outputs"]  # type: ignore[index]
+
+
+def test_a_notebook_fix_that_cannot_be_placed_is_left_out(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cell = "try:\n    x = 1\nexcept:\n    raise\ntry:\n    y = 1\nexcept:\n    raise\n"
+    text = json.dumps({"cells": [{"cell_type": "code", "source": cell}]}) + "\n"
+    write(repo, {"twice.ipynb": text})
+    assert main(["lint", "--fix", "twice.ipynb"]) == 1  # the same `except:` twice on one line
+    assert capsys.readouterr().err == ""
+    assert (repo / "twice.ipynb").read_text(encoding="utf-8") == text

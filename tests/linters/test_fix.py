@@ -186,3 +186,19 @@ def test_only_findings_a_fix_may_apply_to_are_parsed(
     code: str, message: str, expected: bool
 ) -> None:
     assert may_fix(Violation("m.py", 1, 0, code, message)) is expected
+
+
+def test_notebook_fixes_are_written_back_only_line_for_line() -> None:
+    from mlgate.linters import fix
+    from mlgate.linters.notebook_fix import _written_back, fix_notebook_text
+    from mlgate.linters.notebooks import read_notebook
+
+    text = '{"cells": [{"cell_type": "code", "source": ["try:\\n", "    x = 1\\n", "except:\\n"]}]}'
+    notebook = read_notebook(text)
+    assert _written_back(text, notebook, notebook.source.replace("except:", "except E:")) == (
+        text.replace("except:", "except E:")
+    )
+    assert _written_back(text, notebook, notebook.source + "pass\n") is None
+    twice = '{"cells": [{"cell_type": "code", "source": ["a = 1\\n", "a = 1\\n"]}]}'
+    assert _written_back(twice, read_notebook(twice), "a = 1\nb = 1\n") is None  # which one?
+    assert fix_notebook_text("{not json", [], fix) is None

@@ -32,6 +32,7 @@ from mlgate.linters.baseline import (
 from mlgate.linters.changes import ChangeSet, FileChanges
 from mlgate.linters.config import LintConfig, is_ignored
 from mlgate.linters.discovery import relative_to_root
+from mlgate.linters.notebook_fix import fix_notebook_text
 from mlgate.linters.notebooks import SUFFIX
 from mlgate.linters.run import LintResult, RunOptions, lint_files, make_plan
 
@@ -133,8 +134,8 @@ class FixRun(NamedTuple):
 
 
 def fix(result: LintResult, fixer: Fixer, write: bool) -> FixRun:
-    """Apply the safe fixes to the files with fixable findings (not notebooks)."""
-    fixable = [v for v in result.violations if may_fix(v) and not v.path.endswith(SUFFIX)]
+    """Apply the safe fixes to the files (and notebooks) with fixable findings."""
+    fixable = [v for v in result.violations if may_fix(v)]
     files: list[str] = []
     resolved, diffs = 0, []
     for path, group in groupby(sorted(fixable), key=lambda v: v.path):
@@ -148,9 +149,13 @@ def fix(result: LintResult, fixer: Fixer, write: bool) -> FixRun:
 
 def _fix_file(path: str, found: list[Violation], fixer: Fixer, write: bool) -> Fixed | None:
     data = Path(path).read_bytes()
-    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-    fixed = fixer.fix_source(data.decode(encoding), found)
-    if not fixed.resolved:
+    if path.endswith(SUFFIX):
+        encoding = "utf-8"
+        fixed = fix_notebook_text(data.decode(encoding), found, fixer)
+    else:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        fixed = fixer.fix_source(data.decode(encoding), found)
+    if fixed is None or not fixed.resolved:
         return None
     if write:
         write_atomic(Path(path), fixed.after.encode(encoding))
