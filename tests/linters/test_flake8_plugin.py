@@ -164,3 +164,10 @@ def test_a_bad_team_setting_stops_flake8_with_one_line(here: Path) -> None:
     done = subprocess.run(command, cwd=here, check=False, capture_output=True, text=True)
     expected = "a.py:1:1: MLG101 function `f` has 1 code lines (limit 0)\n"
     assert (done.returncode, done.stdout) == (1, expected)
+    command[-1] = "--mlgate-config=missing.toml"
+    done = subprocess.run(command, cwd=here, check=False, capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (
+        2,
+        "mlgate: error: --mlgate-config missing.toml: no such file; pass a "
+        "pyproject.toml path\n",
+    )

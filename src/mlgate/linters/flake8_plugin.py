@@ -109,6 +109,8 @@ class Plugin:
 
 def _team_config(path: str | None) -> LintConfig:
     """`[tool.mlgate]` of `path`, or of the nearest pyproject.toml that has one."""
+    if path and not Path(path).is_file():
+        raise ConfigError(f"--{PREFIX}config {path}: no such file; pass a pyproject.toml path")
     return load_lint_config(Path(path) if path else None, RULES, None, None)
 
 
