@@ -168,6 +168,5 @@ def test_a_bad_team_setting_stops_flake8_with_one_line(here: Path) -> None:
     done = subprocess.run(command, cwd=here, check=False, capture_output=True, text=True)
     assert (done.returncode, done.stderr) == (
         2,
-        "mlgate: error: --mlgate-config missing.toml: no such file; pass a "
-        "pyproject.toml path\n",
+        "mlgate: error: --mlgate-config missing.toml: no such file; pass a pyproject.toml path\n",
     )
