@@ -132,6 +132,19 @@ def test_a_broken_project_fails_the_build_job(tiny: Path) -> None:
     assert not any(runner.artifacts.iterdir())
 
 
+def test_the_build_command_runs_first_and_its_failure_stops_the_build(tiny: Path) -> None:
+    (tiny / "models" / "model.json").unlink()
+    make = "mkdir -p models && echo '{\"factor\": 3}' > models/model.json"
+    runner = runner_for(tiny, **{"build-command": make})
+    assert run_job(runner, RELEASE, "build", {})["result"] == "success", "\n".join(runner.log)
+    assert "  Build the model files: 0\n" in runner.log
+    failing = runner_for(tiny, **{"build-command": "echo training failed >&2; exit 3"})
+    build = run_job(failing, RELEASE, "build", {})
+    assert build["result"] == "failure"
+    assert "  Build the model files: 3\ntraining failed\n" in failing.log
+    assert not any("mlgate package build" in line for line in failing.log)
+
+
 # --- the runner's expression subset ---------------------------------------------------------
 
 
