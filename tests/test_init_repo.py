@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -81,10 +82,12 @@ def test_a_second_run_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_the_merge_keeps_the_existing_pyproject_byte_for_byte(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(EXISTING_PYPROJECT, encoding="utf-8")
     actions = init_repo(tmp_path)
-    assert actions[-1] == Action("pyproject.toml", "updated", "set tool.mlgate")
+    assert actions[-1] == Action(
+        "pyproject.toml", "updated", "set tool.mlgate, tool.ruff.lint.external"
+    )
     text = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
-    assert text.startswith(EXISTING_PYPROJECT)
-    assert "# Code that ships: every rule, default thresholds.\n" in text
+    assert text.startswith(EXISTING_PYPROJECT.replace('"F"]\n', '"F"]\nexternal = ["MLG"]\n'))
+    assert "# Code that ships: every rule, default thresholds; MLG303 reports imports" in text
     assert tomlkit.parse(text).unwrap()["project"]["name"] == "churn"
 
 
@@ -96,7 +99,7 @@ def test_existing_mlgate_settings_are_kept_and_missing_ones_added(tmp_path: Path
     assert actions[-1] == Action(
         "pyproject.toml",
         "updated",
-        "set tool.mlgate.max-parameters, tool.mlgate.profiles; kept your "
+        "set tool.mlgate.max-parameters, tool.mlgate.profiles, tool.ruff; kept your "
         "tool.mlgate.max-function-lines (--force sets the template's values)",
     )
     text = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
@@ -109,6 +112,32 @@ def test_existing_mlgate_settings_are_kept_and_missing_ones_added(tmp_path: Path
         "kept",
         "kept your tool.mlgate.max-function-lines (--force sets the template's values)",
     )
+
+
+def test_ruff_keeps_mlgate_noqa_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    existing = '[tool.ruff.lint]\nexternal = ["V1"]  # our vendor plugin\n'
+    (tmp_path / "pyproject.toml").write_text(existing, encoding="utf-8")
+    init_repo(tmp_path)
+    text = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
+    assert text.startswith('[tool.ruff.lint]\nexternal = ["V1", "MLG"]  # our vendor plugin\n')
+    assert init_repo(tmp_path)[-1] == Action("pyproject.toml", "unchanged")
+    noqa = tmp_path / "a.py"
+    noqa.write_text("def f():  # noqa: MLG101\n    return 1\n", encoding="utf-8")
+    ruff = [sys.executable, "-m", "ruff", "check", "--select", "RUF100,RUF102", "--fix", str(noqa)]
+    assert subprocess.run(ruff, cwd=tmp_path, capture_output=True, check=False).returncode == 0
+    assert noqa.read_text(encoding="utf-8").startswith("def f():  # noqa: MLG101\n")
+
+
+def test_a_ruff_toml_gets_a_note_not_a_pyproject_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "ruff.toml").write_text("line-length = 99\n", encoding="utf-8")
+    assert main(["init", str(tmp_path)]) == 0
+    assert "ruff" not in tomlkit.parse((tmp_path / "pyproject.toml").read_text()).unwrap()["tool"]
+    assert (
+        'Note: ruff.toml configures ruff: add `external = ["MLG"]` to its [lint] table, so '
+        "`ruff check --fix` keeps mlgate's `# noqa: MLG...` comments\n"
+    ) in capsys.readouterr().out
 
 
 def test_force_sets_the_template_values(tmp_path: Path) -> None:

@@ -44,6 +44,9 @@ FILES = {
     ".pre-commit-config.yaml": "pre-commit-config.yaml",
 }
 PYPROJECT = "pyproject.toml"
+#: Lists in the starter pyproject.toml that are merged item by item into the team's own.
+_UNION_KEYS = frozenset({"tool.ruff.lint.external"})
+_RUFF_FILES = (".ruff.toml", "ruff.toml")
 
 MANUAL_STEPS = (
     "Create the `production` environment (Settings > Environments) with required reviewers, and "
@@ -83,7 +86,18 @@ def detect(root: Path) -> list[str]:
     if not (root / "src").is_dir():
         paths = ", ".join(_production_paths(root))
         notes.append(f"no src/ folder: the production profile covers {paths}")
+    ruff = _ruff_file(root)
+    if ruff is not None:
+        notes.append(
+            f'{ruff} configures ruff: add `external = ["MLG"]` to its [lint] table, so '
+            "`ruff check --fix` keeps mlgate's `# noqa: MLG...` comments"
+        )
     return notes
+
+
+def _ruff_file(root: Path) -> str | None:
+    """The ruff configuration file that takes precedence over pyproject.toml, if any."""
+    return next((name for name in _RUFF_FILES if (root / name).is_file()), None)
 
 
 def _write_template(root: Path, dest: str, source: str, force: bool) -> Action:
@@ -104,6 +118,8 @@ def merge_pyproject(root: Path, force: bool) -> Action:
     document = _parse(current or "", path)
     starter = tomlkit.parse(template_text(PYPROJECT))
     starter["tool"]["mlgate"]["profiles"]["production"]["paths"] = _production_paths(root)
+    if _ruff_file(root) is not None:
+        del starter["tool"]["ruff"]  # ruff reads only that file: `detect` says what to add
     changes = list(_merge(document, starter, force, ""))
     if not changes:
         return Action(PYPROJECT, "unchanged")
@@ -138,6 +154,10 @@ def _merge(
         if key not in target:
             target[key] = value
             yield "added", dotted
+        elif dotted in _UNION_KEYS and isinstance(value, list) and isinstance(target[key], list):
+            missing = [item for item in value if item not in target[key]]
+            target[key].extend(missing)
+            yield from [("added", dotted)] if missing else []
         elif isinstance(value, Table) and isinstance(target[key], Table):
             yield from _merge(target[key], value, force, dotted)
         elif _plain(target[key]) != _plain(value):
