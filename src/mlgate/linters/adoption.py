@@ -34,7 +34,8 @@ from mlgate.linters.config import LintConfig, is_ignored
 from mlgate.linters.discovery import relative_to_root
 from mlgate.linters.notebook_fix import fix_notebook_text
 from mlgate.linters.notebooks import SUFFIX
-from mlgate.linters.run import LintResult, RunOptions, lint_files, make_plan
+from mlgate.linters.plan import make_plan
+from mlgate.linters.run import LintResult, RunOptions, lint_files
 
 
 def project_keys(paths: Sequence[str], root: Path) -> dict[str, str]:

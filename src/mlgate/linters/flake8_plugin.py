@@ -26,8 +26,8 @@ from mlgate.errors import ConfigError
 from mlgate.linters.base import FileContext, Options
 from mlgate.linters.config import LintConfig, load_lint_config
 from mlgate.linters.engine import drop_file_noqa, run_checker
+from mlgate.linters.plan import Plan, make_plan
 from mlgate.linters.registry import RULES
-from mlgate.linters.run import Plan, make_plan
 
 PREFIX = "mlgate-"
 _ATTRIBUTE = PREFIX.replace("-", "_")

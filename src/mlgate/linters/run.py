@@ -1,9 +1,9 @@
 """One lint run: discover the files, pick the rules for each, check them, collect findings.
 
-Each file gets the settings of the first path profile matching it (or of `[tool.mlgate]`), then
-its `per-file-ignores`. With `RunOptions.cache`, results come from `.mlgate_cache/` when the
-file is unchanged (see `mlgate.linters.cache`); the files left to check are spread over
-`RunOptions.jobs` processes. Findings come back sorted, whatever the number of processes.
+Each file gets its settings from the plan (`mlgate.linters.plan`). With `RunOptions.cache`,
+results come from `.mlgate_cache/` when the file is unchanged (see `mlgate.linters.cache`); the
+files left to check are spread over `RunOptions.jobs` processes. Findings come back sorted,
+whatever the number of processes.
 """
 
 from __future__ import annotations
@@ -17,16 +17,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from types import ModuleType
 from typing import NamedTuple
 
-from pathspec import GitIgnoreSpec
-
 from mlgate.linters.anchors import Anchor
 from mlgate.linters.base import Cell, Rule, Violation
 from mlgate.linters.cache import Cache, ObjectStore, content_key, open_cache
 from mlgate.linters.checkfile import FileResult, check_data, is_syntax_only, read_bytes
-from mlgate.linters.config import LintConfig, enabled_codes, is_ignored
-from mlgate.linters.discovery import discover, relative_to_root
-from mlgate.linters.engine import SYNTAX_ERROR, Checker, make_checker
+from mlgate.linters.config import LintConfig, is_ignored
+from mlgate.linters.discovery import discover
+from mlgate.linters.engine import SYNTAX_ERROR
 from mlgate.linters.parallel import map_chunks
+from mlgate.linters.plan import Plan, make_plan
 
 
 class RunOptions(NamedTuple):
@@ -46,72 +45,6 @@ class LintResult(NamedTuple):
     files: int
     anchors: tuple[Anchor, ...] = ()
     checked: tuple[str, ...] = ()
-
-
-class Scope(NamedTuple):
-    """The settings for the files of one profile (name "" for `[tool.mlgate]` itself)."""
-
-    name: str
-    config: LintConfig
-    rules: Mapping[str, Rule]
-    per_file: tuple[tuple[GitIgnoreSpec, tuple[str, ...]], ...]
-
-
-class Plan(NamedTuple):
-    """Which rules run on which file: profile, enabled rules, `per-file-ignores`."""
-
-    config: LintConfig
-    root: str
-    base: Scope
-    profiles: tuple[tuple[GitIgnoreSpec, Scope], ...]
-    checkers: dict[tuple[str, tuple[str, ...]], Checker]
-
-    def relative(self, path: str) -> str:
-        """`path` relative to the project root (posix), as patterns are written."""
-        return relative_to_root(os.path.abspath(path), self.root, os.getcwd())
-
-    def scope_for(self, path: str) -> Scope:
-        """The settings of the first profile whose paths match `path`, or the base ones."""
-        if self.profiles:
-            relative = self.relative(path)
-            for spec, scope in self.profiles:
-                if spec.match_file(relative):
-                    return scope
-        return self.base
-
-    def ignored_for(self, scope: Scope, path: str) -> tuple[str, ...]:
-        """The code prefixes the scope's `per-file-ignores` turns off for `path`."""
-        if not scope.per_file:
-            return ()
-        relative = self.relative(path)
-        matched = (codes for spec, codes in scope.per_file if spec.match_file(relative))
-        return tuple(sorted({code for codes in matched for code in codes}))
-
-    def checker_for(self, scope: Scope, ignored: tuple[str, ...]) -> Checker:
-        """The checker for a file of `scope` whose ignored prefixes are `ignored`."""
-        checker = self.checkers.get((scope.name, ignored))
-        if checker is None:
-            chosen = {c: r for c, r in scope.rules.items() if not is_ignored(c, ignored)}
-            checker = self.checkers[scope.name, ignored] = make_checker(chosen)
-        return checker
-
-
-def make_plan(config: LintConfig, rules: Mapping[str, Rule]) -> Plan:
-    """The rules `config` and its profiles enable, and the compiled patterns."""
-    profiles = tuple(
-        (profile.spec(), _scope(profile.name, profile.config, rules)) for profile in config.profiles
-    )
-    root = str(config.root.resolve())
-    return Plan(config, root, _scope("", config, rules), profiles, {})
-
-
-def _scope(name: str, config: LintConfig, rules: Mapping[str, Rule]) -> Scope:
-    enabled = enabled_codes(config, rules)
-    chosen = {code: rule for code, rule in rules.items() if code in enabled}
-    per_file = tuple(
-        (GitIgnoreSpec.from_lines([glob]), codes) for glob, codes in config.per_file_ignores
-    )
-    return Scope(name, config, chosen, per_file)
 
 
 def lint_paths(
