@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 
 from mlgate.cli import main
 from mlgate.pipelines.ledger import Record, append, ledger_for, verify_chain
-from mlgate.pipelines.ledger_branch import commit_entries, pull, push, remote_url
+from mlgate.pipelines.ledger_branch import _subject, commit_entries, pull, push, remote_url
 
 DIGEST = "sha256:" + "ab12" * 16
 
@@ -217,3 +218,8 @@ def test_a_git_failure_is_one_line_on_stderr(
     err = capsys.readouterr().err
     assert err.startswith("mlgate: error: git clone failed in ")
     assert "already exists and is not an empty directory" in err
+
+
+def test_a_seal_entry_has_no_digest_in_its_commit_subject() -> None:
+    line = json.dumps({"kind": "seal", "digest": "", "by": "carol", "seq": 2})
+    assert _subject("production.jsonl", line) == "ledger production: seal by carol (entry 2)"

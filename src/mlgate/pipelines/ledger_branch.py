@@ -171,6 +171,6 @@ def _subject(name: str, line: str) -> str:
     try:
         entry = json.loads(line)
         words = (entry["kind"], str(entry["digest"])[:19], "by", entry["by"])
-        return f"ledger {environment}: {' '.join(words)} (entry {entry['seq']})"
+        return f"ledger {environment}: {' '.join(w for w in words if w)} (entry {entry['seq']})"
     except (ValueError, KeyError, TypeError):
         return f"ledger {environment}: entry"  # `mlgate ledger verify` judges the line itself
