@@ -225,6 +225,37 @@ def test_reusable_workflows_have_typed_inputs_and_documented_outputs() -> None:
 
 
 WORKFLOWS_BY_NAME = {path.name: path for path in WORKFLOWS}
+LEVELS = {"none": 0, "read": 1, "write": 2}
+
+
+def requested(workflow: Path) -> dict[str, str]:
+    """The highest level of each permission any job of a reusable workflow asks for."""
+    wanted: dict[str, str] = {}
+    for job in load(workflow)["jobs"].values():
+        for scope, level in job["permissions"].items():
+            if LEVELS[level] > LEVELS[wanted.get(scope, "none")]:
+                wanted[scope] = level
+    return wanted
+
+
+def reusable_calls() -> list[Any]:
+    """(file, job name, job) of every job that calls one of mlgate's reusable workflows."""
+    calls = []
+    for path in WORKFLOWS + CALLERS:
+        for name, job in load(path)["jobs"].items():
+            called = job.get("uses", "").split("@")[0].rsplit("/", 1)[-1]
+            if called in WORKFLOWS_BY_NAME:
+                calls.append(pytest.param(called, job, id=f"{path.name}:{name}"))
+    return calls
+
+
+@pytest.mark.parametrize(("called", "job"), reusable_calls())
+def test_a_caller_grants_what_the_called_jobs_request(called: str, job: dict[str, Any]) -> None:
+    # GitHub refuses to start a run whose called jobs ask for more than the calling job grants,
+    # whatever the inputs: a job's permissions are static.
+    granted = job["permissions"]
+    for scope, level in requested(WORKFLOWS_BY_NAME[called]).items():
+        assert LEVELS[granted.get(scope, "none")] >= LEVELS[level], f"{scope}: {level}"
 
 
 def test_release_gates_production_and_never_cancels_a_deploy() -> None:
