@@ -250,6 +250,17 @@ def reusable_calls() -> list[Any]:
 
 
 @pytest.mark.parametrize(("called", "job"), reusable_calls())
+def test_a_caller_passes_only_declared_inputs_and_secrets(called: str, job: dict[str, Any]) -> None:
+    # actionlint checks this for `./` calls only; the templates call mlgate by commit, and the
+    # pin tests keep that commit's copy equal to this one.
+    declared = load(WORKFLOWS_BY_NAME[called])["on"]["workflow_call"]
+    assert set(job.get("with", {})) <= set(declared["inputs"])
+    assert set(job.get("secrets", {})) <= set(declared.get("secrets", {}))
+    required = {name for name, spec in declared["inputs"].items() if spec.get("required")}
+    assert required <= set(job.get("with", {}))
+
+
+@pytest.mark.parametrize(("called", "job"), reusable_calls())
 def test_a_caller_grants_what_the_called_jobs_request(called: str, job: dict[str, Any]) -> None:
     # GitHub refuses to start a run whose called jobs ask for more than the calling job grants,
     # whatever the inputs: a job's permissions are static.
