@@ -228,3 +228,11 @@ def test_the_written_configuration_is_accepted_by_mlgate_lint(
     config = str(tmp_path / "pyproject.toml")
     assert main(["lint", "--config", config, str(tmp_path / "src")]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_written_files_are_readable_by_all_and_keep_their_mode(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(EXISTING_PYPROJECT, encoding="utf-8")
+    (tmp_path / "pyproject.toml").chmod(0o664)
+    init_repo(tmp_path)
+    modes = {path: (tmp_path / path).stat().st_mode & 0o777 for path in [*FILES, "pyproject.toml"]}
+    assert modes == {**dict.fromkeys(FILES, 0o644), "pyproject.toml": 0o664}

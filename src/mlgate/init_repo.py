@@ -8,8 +8,6 @@ with tomlkit, which keeps the rest of the file, its formatting and its comments,
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -21,6 +19,7 @@ from tomlkit.container import Container
 from tomlkit.items import Table
 
 from mlgate.errors import ConfigError, UsageError
+from mlgate.linters.atomic import write_atomic
 
 
 class Action(NamedTuple):
@@ -107,6 +106,7 @@ def _write_template(root: Path, dest: str, source: str, force: bool) -> Action:
         return Action(dest, "unchanged")
     if current is not None and not force:
         return Action(dest, "kept", "it differs from the template; --force replaces it")
+    (root / dest).parent.mkdir(parents=True, exist_ok=True)
     write_atomic(root / dest, text)
     return Action(dest, "wrote" if current is None else "replaced")
 
@@ -195,16 +195,3 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None  # a missing file is written from the template
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file in the same folder and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            stream.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
