@@ -6,9 +6,11 @@ run with node) and by zizmor (offline, default persona), and against the hardeni
 STYLE.md. Each `mlgate ...` command line in them must be accepted by the CLI's own parser.
 
 Run as a script, this module re-pins the references to mlgate's own actions and workflows
-(`mlgate/mlgate/<path>@<sha>`) to the last commit that changed each path:
-`python tests/github/test_workflows.py` after committing a change to `pipelines/` or to a
-reusable workflow, then commit the result (twice when both changed).
+(`mlgate/mlgate/<path>@<sha>`) to the last commit that changed what they run: for an action,
+the actions and the mlgate package its setup step installs from that same commit
+(`ACTION_PAYLOAD`); for a workflow, its file. `python tests/github/test_workflows.py` after
+committing a change to either, then commit the result (twice when the workflows were re-pinned:
+the templates pin them).
 """
 
 from __future__ import annotations
@@ -390,6 +392,17 @@ def git(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=False)
 
 
+#: What an action reference runs from its commit: the actions, and the package `pipelines/setup`
+#: installs from `$GITHUB_ACTION_PATH/../..` (the templates are data `mlgate init` writes, and
+#: they pin the workflows, so they are left out: a re-pin must not make itself stale).
+ACTION_PAYLOAD = ("pipelines", "src", "pyproject.toml", ":!src/mlgate/templates")
+
+
+def payload(target: str) -> tuple[str, ...]:
+    """The paths whose content a reference to `target` must match in the working tree."""
+    return ACTION_PAYLOAD if target.startswith("pipelines/") else (target,)
+
+
 def self_refs(path: Path) -> list[tuple[str, str]]:
     """(path, commit) of each `mlgate/mlgate/<path>@<commit>` reference in a file."""
     text = path.read_text(encoding="utf-8")
@@ -410,9 +423,9 @@ def test_own_references_point_at_a_commit_with_the_same_content(path: Path) -> N
         assert git("merge-base", "--is-ancestor", ref, "HEAD").returncode == 0, (
             f"{path}: {ref} is not in this branch's history"
         )
-        assert git("diff", "--quiet", ref, "--", target).returncode == 0, (
-            f"{path}: {target}@{ref} differs from the working tree; commit, then run "
-            "`python tests/github/test_workflows.py` to re-pin"
+        assert git("diff", "--quiet", ref, "--", *payload(target)).returncode == 0, (
+            f"{path}: {target}@{ref} runs code that differs from the working tree; commit, "
+            "then run `python tests/github/test_workflows.py` to re-pin"
         )
 
 
@@ -429,7 +442,7 @@ def repin(paths: list[Path]) -> int:
     for path in paths:
         text = path.read_text(encoding="utf-8")
         for target, ref in set(self_refs(path)):
-            last = git("log", "-1", "--format=%H", "--", target).stdout.strip()
+            last = git("log", "-1", "--format=%H", "--", *payload(target)).stdout.strip()
             if last and last != ref:
                 old, new = (f"mlgate/mlgate/{target}@{commit}" for commit in (ref, last))
                 text = text.replace(old, new)
