@@ -177,6 +177,8 @@ def test_other_missing_modules_are_not_disguised(monkeypatch: pytest.MonkeyPatch
         ("MLG201", "bare `except:` also catches ...", True),
         ("MLG204", "`self._log.warning(...)` in `except Exception:` drops the traceback", True),
         ("MLG204", "`log.info(...)` in `except Exception:` drops the traceback", False),
+        ("MLG204", "`logging.getLogger('my app').error(...)` in `except:` drops the ...", True),
+        ("MLG204", "`registry.loggers['a long name that source_text cuts sh...(...)` in ...", True),
         ("MLG401", "`yaml.load` can run code hidden in the data; use ...", True),
         ("MLG401", "`pickle.load` can run code hidden in the data; ...", False),
         ("MLG101", "function `f` has 30 code lines (limit 20)", False),
@@ -202,3 +204,15 @@ def test_notebook_fixes_are_written_back_only_line_for_line() -> None:
     twice = '{"cells": [{"cell_type": "code", "source": ["a = 1\\n", "a = 1\\n"]}]}'
     assert _written_back(twice, read_notebook(twice), "a = 1\nb = 1\n") is None  # which one?
     assert fix_notebook_text("{not json", [], fix) is None
+
+
+def test_a_long_or_spaced_logger_is_still_fixed() -> None:
+    source = (
+        "import logging\n\n\ndef f():\n    try:\n        g()\n    except Exception:\n"
+        "        logging.getLogger('my app').error('failed')\n"
+        "        return None\n"
+    )
+    found = [v for v in check_source(source, "m.py", Options(), RULES) if v.code == "MLG204"]
+    assert [(v.line, v.code) for v in found] == [(8, "MLG204")]
+    assert may_fix(found[0])
+    assert fix_source(source, found).after == source.replace("').error(", "').exception(")

@@ -12,10 +12,9 @@ from mlgate.linters.base import Violation
 FIXABLE = frozenset({"MLG201", "MLG204", "MLG401"})
 
 
-_FIXABLE_CALLS = {
-    "MLG204": (".error(...)`", ".warning(...)`"),
-    "MLG401": ("`yaml.load`", "`torch.load`"),
-}
+_FIXABLE_LOGS = (".error", ".warning")
+_FIXABLE_LOADS = ("`yaml.load`", "`torch.load`")
+_CUT = "..."  # how `names.source_text` ends an expression it shortened
 
 
 def may_fix(violation: Violation) -> bool:
@@ -23,13 +22,15 @@ def may_fix(violation: Violation) -> bool:
 
     Only files with such findings are parsed with libcst, so `--fix` on a tree with nothing to
     fix costs no more than a lint. The calls are read from the rules' messages, which quote
-    them: MLG204 ``"`logger.error(...)` in ..."``, MLG401 ``"`torch.load` can ..."``.
+    them: MLG204 ``"`logger.error(...)` in ..."`` (the logger may hold spaces, or be cut short
+    to `...`, when nothing can be told), MLG401 ``"`torch.load` can ..."``.
     """
     if violation.code == "MLG201":
         return True
-    calls = _FIXABLE_CALLS.get(violation.code, ())
-    quoted = violation.message.split(" ", 1)[0]
-    return any(quoted.endswith(call) or quoted.startswith(call) for call in calls)
+    if violation.code == "MLG204":
+        call = violation.message[1:].split("(...)`", 1)[0]
+        return call.endswith((*_FIXABLE_LOGS, _CUT))
+    return violation.code == "MLG401" and violation.message.startswith(_FIXABLE_LOADS)
 
 
 class Fixed(NamedTuple):
