@@ -52,12 +52,13 @@ def _seal(ledger: Ledger, by: str | None) -> int:
             "mlgate ledger seal signs with the ledger key: set MLGATE_LEDGER_KEY to it first"
         )
     entries = verify_chain(ledger, sealing=True).entries
-    signed = [entry.seq for entry in entries if entry.sig]
-    unsigned = [entry.seq for entry in entries if entry.seq > max(signed, default=0)]
-    if not unsigned:
-        print(f"{ledger.path}: nothing to seal, the last entry is signed")
+    if not entries or entries[-1].sig:
+        print(
+            f"{ledger.path}: nothing to seal, {'the last entry is signed' if entries else 'empty'}"
+        )
         return 0
-    data = {"entries": f"{unsigned[0]}-{unsigned[-1]}", "count": len(unsigned)}
+    # verify_chain refuses an unsigned entry after a signed one: none of them is signed
+    data = {"entries": f"1-{len(entries)}", "count": len(entries)}
     record = Record("seal", actor(by, os.environ), "", data)
     entry = append(ledger, record, stamp(SystemClock().now()))
     print(

@@ -26,12 +26,11 @@ from mlgate.linters.baseline import BASELINE_FILE
 from mlgate.linters.cache import CACHE_DIR
 from mlgate.linters.changes import ChangeSet, changed_since
 from mlgate.linters.config import LintConfig, load_lint_config
-from mlgate.linters.discovery import discover
 from mlgate.linters.docs import all_rule_infos
 from mlgate.linters.parallel import default_jobs
 from mlgate.linters.registry import RULES
 from mlgate.linters.report import FORMATS, Report, render
-from mlgate.linters.run import LintResult, RunOptions, lint_files
+from mlgate.linters.run import LintResult, RunOptions, lint_files, lint_paths
 
 HELP = "check Python files for long functions, swallowed errors, untestable code, unsafe loading"
 
@@ -167,8 +166,7 @@ def _lint(args: argparse.Namespace, config: LintConfig, changes: ChangeSet | Non
     options = RunOptions(args.jobs or default_jobs(), cache=not args.no_cache)
     if changes is not None:
         return lint_files(changed_files(args.paths, config, changes), config, RULES, options)
-    found = discover(args.paths, config)
-    return lint_files(found.files, config, RULES, options, found.errors)
+    return lint_paths(args.paths, config, RULES, options)
 
 
 def _show_fixes(fixer: Fixer, result: LintResult, changes: ChangeSet | None) -> int:

@@ -299,8 +299,8 @@ def _check_head_signature(
 def verify_chain(ledger: Ledger, sealing: bool = False) -> ChainReport:
     """Check every link of `ledger`; raise GateError naming the first broken line.
 
-    With a key, signatures are checked too; `sealing` accepts unsigned entries at the end (the
-    ones a `seal` entry is about to sign).
+    With a key, signatures are checked too; `sealing` accepts a ledger with no signed entry yet
+    (the one a `seal` entry is about to sign).
     """
     entries = read_entries(ledger)
     prev = GENESIS
