@@ -14,7 +14,6 @@ from mlgate.pipelines.deploy import Outcome, deploy
 from mlgate.pipelines.environments import release_config
 from mlgate.pipelines.history import Release, describe_interrupted, short
 from mlgate.pipelines.ledger import verify_chain
-from mlgate.pipelines.local_target import LocalTarget
 from mlgate.pipelines.lock import env_lock
 from mlgate.pipelines.package import Package, read_package
 from mlgate.pipelines.rollback import Undo, recover, rollback, serving_digest
@@ -58,9 +57,8 @@ def warn(env: str) -> Callable[[Release], None]:
 
 def _already_serving(stage: Stage, digest: str) -> str:
     """Nothing to deploy; a local server stopped (`mlgate stop`, a reboot) is started again."""
-    target = stage.target
-    if isinstance(target, LocalTarget) and not target.running(digest):
-        endpoint = target.restore(digest, digest)
+    endpoint = stage.target.resume(digest)
+    if endpoint:
         return f"{digest} already serves {stage.env.name!r}; started its server again at {endpoint}"
     return f"{digest} already serves {stage.env.name!r}; nothing to deploy"
 

@@ -59,6 +59,10 @@ class CommandTarget:
             raise GateError(f"rollback to {digest or 'nothing'} failed: {problem}")
         return self.settings.endpoint
 
+    def resume(self, digest: str) -> str:
+        """The platform keeps its releases running; mlgate starts nothing."""
+        return ""
+
     def retire(self, keep: Collection[str]) -> None:
         """The platform retires old releases itself."""
 

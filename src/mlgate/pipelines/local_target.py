@@ -133,9 +133,12 @@ class LocalTarget:
             running.append(self.store / "router.json")
         return len(running)
 
-    def running(self, digest: str) -> bool:
-        """Whether the server of release `digest` runs and listens."""
-        return self._running(release_key(digest))
+    def resume(self, digest: str) -> str:
+        """Start the server of `digest` (which `current` names) again if it does not run, and
+        the router; return the endpoint then, "" when it was running."""
+        if self._running(release_key(digest)):
+            return ""
+        return self.restore(digest, digest)
 
     def _install(self, package: Package) -> Path:
         release = self.store / "releases" / release_key(package.digest)

@@ -1,10 +1,10 @@
 """Where releases run: the Target protocol the deploy and rollback stages drive.
 
 A target installs a package and starts it as a candidate (`stage`), sends traffic to it
-(`switch`), brings an earlier release back (`restore`) and stops what no longer serves
-(`retire`). `probe` is the target's own health check, when it has one (a command target's health
-command). Two targets ship: `local` (`mlgate.pipelines.local_target`) and `command`
-(`mlgate.pipelines.command_target`).
+(`switch`), brings an earlier release back (`restore`), starts a stopped one that still serves
+(`resume`) and stops what no longer serves (`retire`). `probe` is the target's own health
+check, when it has one (a command target's health command). Two targets ship: `local`
+(`mlgate.pipelines.local_target`) and `command` (`mlgate.pipelines.command_target`).
 """
 
 from __future__ import annotations
@@ -42,6 +42,10 @@ class Target(Protocol):
 
     def restore(self, digest: str, replacing: str) -> str:
         """Make `digest` serve again in place of `replacing` ("" restores nothing serving)."""
+        ...
+
+    def resume(self, digest: str) -> str:
+        """Start `digest`, which already serves, again if it stopped; return "" when it runs."""
         ...
 
     def retire(self, keep: Collection[str]) -> None:
