@@ -224,6 +224,7 @@ def test_command_target_deploy_failure(tmp_path: Path) -> None:
     assert target.serving() == ""
     assert target.probe() is None
     assert target.switch("x") == ""
+    assert target.resume("x") == ""  # the platform keeps its releases running
     package = Package(tmp_path / "p.mlpkg", None, "sha256:1")  # type: ignore[arg-type]
     assert target.stage(package, "").problem == "the deploy command timed out: no output"
     missing = CommandSettings(deploy=("/nonexistent/deploy",), rollback=("true",))
