@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,17 +21,24 @@ def test_the_registry_is_sorted() -> None:
     assert list(COMMANDS) == sorted(COMMANDS)
 
 
-def test_a_lint_run_does_not_import_the_release_pipeline(tmp_path: object) -> None:
+def imported_after(call: str, prefix: str, *argv: str) -> str:
+    """`call` run in a fresh interpreter; its result and the modules under `prefix` it imported."""
     script = (
         "import sys\n"
         "from mlgate.cli import main\n"
-        "code = main(['rules'])\n"
-        "print(sorted(m for m in sys.modules if m.startswith('mlgate.pipelines')))\n"
+        f"result = {call}\n"
+        f"print(result, sorted(m for m in sys.modules if m.startswith({prefix!r})))\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+        [sys.executable, "-c", script, *argv], capture_output=True, text=True, check=True
     )
-    assert done.stdout.splitlines()[-1] == "[]"
+    return done.stdout.splitlines()[-1]
+
+
+def test_a_lint_run_does_not_import_the_release_pipeline(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("def f():\n    global A\n", encoding="utf-8")
+    lint = "main(['lint', '--no-cache', sys.argv[1]])"
+    assert imported_after(lint, "mlgate.pipelines", str(tmp_path / "a.py")) == "1 []"
 
 
 def test_an_unknown_command_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -55,13 +63,5 @@ def test_a_command_help_shows_its_own_options(capsys: pytest.CaptureFixture[str]
 
 
 def test_version_and_usage_errors_import_no_command() -> None:
-    script = (
-        "import sys\n"
-        "from mlgate.cli import main\n"
-        "codes = [main([]), main(['nope'])]\n"
-        "print(codes, sorted(m for m in sys.modules if m.startswith('mlgate.commands.')))\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.splitlines()[-1] == "[2, 2] []"
+    calls = "[main([]), main(['nope'])]"
+    assert imported_after(calls, "mlgate.commands.") == "[2, 2] []"

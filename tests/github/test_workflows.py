@@ -415,7 +415,19 @@ def needs_history() -> None:
         pytest.skip("needs a git checkout with full history")
 
 
-@pytest.mark.parametrize("path", ALL_YAML, ids=lambda p: f"{p.parent.name}/{p.name}")
+PINNING = [path for path in ALL_YAML if self_refs(path)]
+
+
+def test_the_reusable_workflows_and_the_templates_pin_mlgate() -> None:
+    assert sorted(str(path.relative_to(ROOT)) for path in PINNING) == [
+        ".github/workflows/mlgate-pr.yml",
+        ".github/workflows/mlgate-release.yml",
+        "src/mlgate/templates/workflows/mlgate-pr.yml",
+        "src/mlgate/templates/workflows/mlgate-release.yml",
+    ]
+
+
+@pytest.mark.parametrize("path", PINNING, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_own_references_point_at_a_commit_with_the_same_content(path: Path) -> None:
     needs_history()
     for target, ref in self_refs(path):

@@ -57,8 +57,13 @@ def test_config_file_options_and_bad_values(here: Path) -> None:
 def test_plugin_runs_only_on_modules(tree_is_module: bool) -> None:
     import ast
 
-    tree: ast.AST = ast.parse("x = 1\n") if tree_is_module else ast.Expression(ast.Constant(1))
-    assert list(Plugin(tree, "a.py", ["x = 1\n"]).run()) == []
+    source = "def f():\n    global A\n"
+    tree: ast.AST = ast.parse(source) if tree_is_module else ast.Expression(ast.Constant(1))
+    found = [
+        (line, col, text.split(" ")[0])
+        for line, col, text, _ in Plugin(tree, "a.py", source.splitlines(True)).run()
+    ]
+    assert found == ([(2, 4, "MLG302")] if tree_is_module else [])
 
 
 def test_file_level_directives_under_flake8(here: Path) -> None:

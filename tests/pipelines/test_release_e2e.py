@@ -318,12 +318,14 @@ def test_gated_release(flow: Env, capsys: pytest.CaptureFixture[str]) -> None:
     _stopped_then_started_again(flow, v1, port, capsys)
     assert flow.mlgate("releases", "--env", "flow", "--format", "json") == 0
     shown = json.loads(capsys.readouterr().out)
-    assert [(r["id"], r["type"], r["digest"], r["by"], r["outcome"]) for r in shown] == [
-        (shown[0]["id"], "rollback", v1.digest, "dave", "succeeded"),
-        (shown[1]["id"], "deploy", v2.digest, "ci", "succeeded"),
-        (shown[2]["id"], "deploy", v1.digest, "ci", "succeeded"),
+    assert [(r["type"], r["digest"], r["by"], r["outcome"]) for r in shown] == [
+        ("rollback", v1.digest, "dave", "succeeded"),
+        ("deploy", v2.digest, "ci", "succeeded"),
+        ("deploy", v1.digest, "ci", "succeeded"),
     ]
-    assert shown[0]["undoes"] == shown[1]["id"]
+    ids = [r["id"] for r in shown]  # ledger positions: how many checks a bake records varies
+    assert ids == sorted(set(ids), reverse=True)
+    assert shown[0]["undoes"] == ids[1]
     assert flow.mlgate("ledger", "verify", "--env", "flow") == 0
 
 

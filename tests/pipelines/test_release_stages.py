@@ -19,7 +19,7 @@ from mlgate.pipelines.command_target import CommandTarget, Places
 from mlgate.pipelines.environments import CommandSettings, LocalSettings, release_config
 from mlgate.pipelines.local_target import LocalTarget, release_key
 from mlgate.pipelines.package import BuildOptions, Package, build_package
-from mlgate.pipelines.runtime import LocalProcesses, SystemClock, free_port
+from mlgate.pipelines.runtime import LocalProcesses, SystemClock
 
 PYPROJECT = """
 [tool.mlgate.package]
@@ -234,10 +234,6 @@ def test_command_target_deploy_failure(tmp_path: Path) -> None:
     assert staged.problem == (
         "the deploy command exited 127: cannot run /nonexistent/deploy: No such file or directory"
     )
-
-
-def test_free_port_is_free() -> None:
-    assert 0 < free_port() < 65536
 
 
 def test_failed_rollback_after_failed_deploy(

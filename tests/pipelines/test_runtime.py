@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import socket
 import sys
 import time
 from datetime import datetime, timedelta, timezone
@@ -69,8 +70,15 @@ def test_processes_run(tmp_path: Path) -> None:
     assert missing == Completed(127, "cannot run /nonexistent: No such file or directory")
 
 
-def test_listening_on_a_free_port() -> None:
-    assert not listening(free_port())
+def test_listening_tells_a_listening_port_from_a_free_one() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        assert listening(server.getsockname()[1]) is True
+    port = free_port()
+    assert listening(port) is False
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", port))  # free: it can be bound
 
 
 def test_pause_hook(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
