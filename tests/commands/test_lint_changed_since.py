@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -52,7 +53,10 @@ def test_function_grown_in_its_middle_is_reported(
         "Found 1 finding in 1 file (1 file checked).\n"
     )
     assert main(["lint", "--no-cache"]) == 1
-    assert capsys.readouterr().out.count("MLG101") == 2
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        "pkg/grow.py:1:1: MLG101 function `grow` has 22 code lines (limit 20)",
+        "pkg/grow.py:26:1: MLG101 function `old_long` has 23 code lines (limit 20)",
+    ]
 
 
 def test_deleted_reraise_reports_the_unchanged_except_line(
@@ -60,7 +64,10 @@ def test_deleted_reraise_reports_the_unchanged_except_line(
 ) -> None:
     feature.write("pkg/handler.py", HANDLER.replace("        raise\n", ""))
     assert main(["lint", "--changed-since", "main", "--format", "json"]) == 1
-    assert '"line": 4' in capsys.readouterr().out
+    found = json.loads(capsys.readouterr().out)
+    assert [(f["path"], f["line"], f["column"], f["code"]) for f in found] == [
+        ("pkg/handler.py", 4, 5, "MLG202")
+    ]
 
 
 def test_nothing_changed_nothing_checked(

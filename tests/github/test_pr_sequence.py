@@ -111,8 +111,8 @@ def test_the_tests_job_gates_the_coverage_of_the_changed_lines(pull_request: Pat
     summary = (runner.artifacts.parent / "summary-tests.md").read_text(encoding="utf-8")
     assert "### Coverage\n" in summary
     assert "### Coverage of the changed lines\n" in summary
-    assert "src/calc.py" in summary
-    assert "Diff Coverage" in summary
+    assert "- src/calc&#46;py (4.2%): Missing lines 32-54\n" in summary
+    assert "- **Total**: 24 lines\n- **Missing**: 23 lines\n- **Coverage**: 4%" in summary
 
 
 def test_a_covered_change_passes_both_jobs(pull_request: Path) -> None:

@@ -81,7 +81,11 @@ def test_a_fresh_clone_verifies_and_continues_the_chain(tmp_path: Path) -> None:
     assert pull(second, str(remote)) == f"{second}: cloned mlgate-ledger from {remote}"
     record(second, "staging", "deploy-end")
     push(second)
-    assert len(verify_chain(ledger_for(second, "staging")).entries) == 2
+    entries = verify_chain(ledger_for(second, "staging")).entries
+    assert [(e.seq, e.kind, e.by) for e in entries] == [
+        (1, "deploy-start", "alice"),
+        (2, "deploy-end", "alice"),
+    ]
     assert pull(first, str(remote)) == f"{first}: updated from mlgate-ledger"
     assert verify_chain(ledger_for(first, "staging")).note == ""
     assert subjects(remote)[-2] == (
@@ -111,7 +115,8 @@ def test_a_push_that_lost_the_race_is_rebased_and_retried(tmp_path: Path) -> Non
         "ledger",
     ]
     pull(staging, str(remote))
-    assert len(verify_chain(ledger_for(staging, "production")).entries) == 1
+    approvals = verify_chain(ledger_for(staging, "production")).entries
+    assert [(e.seq, e.kind) for e in approvals] == [(1, "approval")]
 
 
 def test_two_writers_of_one_environment_are_refused(tmp_path: Path) -> None:
