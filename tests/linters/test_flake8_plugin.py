@@ -28,7 +28,8 @@ def test_options_arrive_through_flake8(here: Path) -> None:
         ]
     )
     assert app.exit_code() == 0
-    assert Plugin.options == Options(
+    assert Plugin.plan is not None
+    assert Plugin.plan.base.config.options == Options(
         max_function_lines=7, logger_objects=("app.log", "audit"), torch_min_version="2.6"
     )
 

@@ -30,7 +30,7 @@ from mlgate.linters.baseline import (
     read_baseline,
 )
 from mlgate.linters.changes import ChangeSet, FileChanges
-from mlgate.linters.config import LintConfig, is_ignored
+from mlgate.linters.config import LintConfig
 from mlgate.linters.discovery import relative_to_root
 from mlgate.linters.notebook_fix import fix_notebook_text
 from mlgate.linters.notebooks import SUFFIX
@@ -197,10 +197,8 @@ def stale_lines(comparison: Comparison, limit: int = 10) -> Iterator[str]:
 
 def describe_profile(config: LintConfig, path: str, rules: Mapping[str, Rule]) -> str:
     """Which profile, rules and options apply to `path` (`mlgate lint --show-profile`)."""
-    plan = make_plan(config, rules)
-    scope = plan.scope_for(path)
-    ignored = plan.ignored_for(scope, path)
-    codes = [code for code in scope.rules if not is_ignored(code, ignored)]
+    scope, ignored, checker = make_plan(config, rules).for_path(path)
+    codes = list(checker.rules)
     profile = next((p for p in config.profiles if p.name == scope.name), None)
     where = "no profile: the [tool.mlgate] settings"
     if profile is not None:

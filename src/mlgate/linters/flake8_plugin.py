@@ -44,8 +44,7 @@ class Plugin:
 
     name = "mlgate"
     version = __version__
-    # flake8 passes options to the class, not to instances; parse_options sets these.
-    options: ClassVar[Options] = Options()
+    # flake8 passes options to the class, not to instances; parse_options sets this.
     plan: ClassVar[Plan | None] = None
 
     def __init__(self, tree: ast.AST, filename: str, lines: Sequence[str]) -> None:
@@ -88,7 +87,7 @@ class Plugin:
         except ConfigError as err:
             print(f"mlgate: error: {err}", file=sys.stderr)
             raise SystemExit(2) from None
-        cls.options, cls.plan = config.options, make_plan(config, RULES)
+        cls.plan = make_plan(config, RULES)
 
     def run(self) -> Iterator[tuple[int, int, str, type[Plugin]]]:
         """Yield flake8's (line, column, "CODE message", type) tuples."""
@@ -96,8 +95,7 @@ class Plugin:
             return
         plan = Plugin.plan or make_plan(LintConfig(Path.cwd()), RULES)
         Plugin.plan = plan
-        scope = plan.scope_for(self.filename)
-        checker = plan.checker_for(scope, plan.ignored_for(scope, self.filename))
+        scope, _, checker = plan.for_path(self.filename)
         found = run_checker(
             FileContext(self.filename, self.lines, self.tree, scope.config.options), checker
         )

@@ -28,37 +28,49 @@ class Scope(NamedTuple):
     per_file: tuple[tuple[GitIgnoreSpec, tuple[str, ...]], ...]
 
 
+class FileRules(NamedTuple):
+    """What applies to one file: its scope, the prefixes `per-file-ignores` turns off, the
+    checker of the rules left."""
+
+    scope: Scope
+    ignored: tuple[str, ...]
+    checker: Checker
+
+
 class Plan(NamedTuple):
     """Which rules run on which file: profile, enabled rules, `per-file-ignores`."""
 
-    config: LintConfig
     root: str
     base: Scope
     profiles: tuple[tuple[GitIgnoreSpec, Scope], ...]
     checkers: dict[tuple[str, tuple[str, ...]], Checker]
 
-    def relative(self, path: str) -> str:
+    def for_path(self, path: str) -> FileRules:
+        """The scope, ignored prefixes and checker for `path` (made relative once)."""
+        relative = self._relative(path) if self.profiles or self.base.per_file else ""
+        scope = self._scope_for(relative)
+        ignored = self._ignored_for(scope, relative)
+        return FileRules(scope, ignored, self._checker_for(scope, ignored))
+
+    def _relative(self, path: str) -> str:
         """`path` relative to the project root (posix), as patterns are written."""
         return relative_to_root(os.path.abspath(path), self.root, os.getcwd())
 
-    def scope_for(self, path: str) -> Scope:
-        """The settings of the first profile whose paths match `path`, or the base ones."""
-        if self.profiles:
-            relative = self.relative(path)
-            for spec, scope in self.profiles:
-                if spec.match_file(relative):
-                    return scope
+    def _scope_for(self, relative: str) -> Scope:
+        """The settings of the first profile whose paths match `relative`, or the base ones."""
+        for spec, scope in self.profiles:
+            if spec.match_file(relative):
+                return scope
         return self.base
 
-    def ignored_for(self, scope: Scope, path: str) -> tuple[str, ...]:
-        """The code prefixes the scope's `per-file-ignores` turns off for `path`."""
+    def _ignored_for(self, scope: Scope, relative: str) -> tuple[str, ...]:
+        """The code prefixes the scope's `per-file-ignores` turns off for `relative`."""
         if not scope.per_file:
             return ()
-        relative = self.relative(path)
         matched = (codes for spec, codes in scope.per_file if spec.match_file(relative))
         return tuple(sorted({code for codes in matched for code in codes}))
 
-    def checker_for(self, scope: Scope, ignored: tuple[str, ...]) -> Checker:
+    def _checker_for(self, scope: Scope, ignored: tuple[str, ...]) -> Checker:
         """The checker for a file of `scope` whose ignored prefixes are `ignored`."""
         checker = self.checkers.get((scope.name, ignored))
         if checker is None:
@@ -73,7 +85,7 @@ def make_plan(config: LintConfig, rules: Mapping[str, Rule]) -> Plan:
         (profile.spec(), _scope(profile.name, profile.config, rules)) for profile in config.profiles
     )
     root = str(config.root.resolve())
-    return Plan(config, root, _scope("", config, rules), profiles, {})
+    return Plan(root, _scope("", config, rules), profiles, {})
 
 
 def _scope(name: str, config: LintConfig, rules: Mapping[str, Rule]) -> Scope:

@@ -25,7 +25,7 @@ from mlgate.linters.config import LintConfig, is_ignored
 from mlgate.linters.discovery import discover
 from mlgate.linters.engine import SYNTAX_ERROR
 from mlgate.linters.parallel import map_chunks
-from mlgate.linters.plan import Plan, make_plan
+from mlgate.linters.plan import FileRules, Plan, make_plan
 
 
 class RunOptions(NamedTuple):
@@ -154,7 +154,7 @@ def _check_path(
         stat = None  # reading it below reports why
     data = read_bytes(path)
     if isinstance(data, FileResult):
-        return _without_ignored(plan, path, data), "", None
+        return _without_ignored(plan.for_path(path), data), "", None
     key = content_key(path, data)
     payload = objects.load(key) if objects else None
     result = decode(payload) if payload is not None else None
@@ -167,18 +167,16 @@ def _check_path(
 
 def check_one(plan: Plan, path: str, data: bytes) -> FileResult:
     """The findings for the content `data` of `path` under `plan`."""
-    scope = plan.scope_for(path)
-    ignored = plan.ignored_for(scope, path)
-    checker = plan.checker_for(scope, ignored)
-    return _without_ignored(plan, path, check_data(path, data, scope.config.options, checker))
+    rules = plan.for_path(path)
+    options = rules.scope.config.options
+    return _without_ignored(rules, check_data(path, data, options, rules.checker))
 
 
-def _without_ignored(plan: Plan, path: str, result: FileResult) -> FileResult:
+def _without_ignored(rules: FileRules, result: FileResult) -> FileResult:
     """The result, minus an MLG000 finding that `ignore` or `per-file-ignores` turns off."""
     if not is_syntax_only(result):
         return result
-    scope = plan.scope_for(path)
-    drop = (*scope.config.ignore, *plan.ignored_for(scope, path))
+    drop = (*rules.scope.config.ignore, *rules.ignored)
     return FileResult((), ()) if is_ignored(SYNTAX_ERROR, drop) else result
 
 
