@@ -48,3 +48,12 @@ def test_registry_is_sorted_and_codes_are_well_formed() -> None:
         assert code == rule.CODE
         assert re.fullmatch(r"[a-z]+(-[a-z]+)*", rule.NAME)
         assert (rule.__doc__ or "").startswith(f"{code} {rule.NAME}: ")
+
+
+def test_the_model_scan_hook_sees_exactly_the_files_the_scanner_reads() -> None:
+    from mlgate.pipelines.scan.formats import MODEL_SUFFIXES
+
+    hooks = {hook["id"]: hook for hook in load(".pre-commit-hooks.yaml")}
+    pattern = re.compile(hooks["mlgate-scan-models"]["files"])
+    candidates = {*MODEL_SUFFIXES, ".py", ".json", ".npyz", ".pkl.bak", ".onnx", ".h5"}
+    assert {s for s in candidates if pattern.search(f"models/model{s}")} == MODEL_SUFFIXES

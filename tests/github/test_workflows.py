@@ -31,6 +31,7 @@ import jsonschema
 import jsonschema.protocols
 import pytest
 import yaml
+from local_runner import load_yaml
 
 from mlgate import __version__
 from mlgate.cli import build_parser, main
@@ -47,13 +48,7 @@ PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40} # v\d+(\.\d+)*$"
 SEPARATORS = {";", ";;", "&&", "||", "|", "(", ")", "then", "do", "else", "!", "if", "elif"}
 
 
-def load(path: Path) -> dict[str, Any]:
-    """A workflow or action as data (PyYAML reads the `on:` key as True: make it "on")."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    if True in data:
-        data["on"] = data.pop(True)
-    assert isinstance(data, dict)
-    return data
+load = load_yaml  # a workflow or action as data, with `on` as a string key
 
 
 def steps_of(data: dict[str, Any]) -> Iterator[dict[str, Any]]:
