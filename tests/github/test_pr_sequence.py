@@ -38,13 +38,27 @@ NEW_LONG = (
 TEST = "from calc import double\n\n\ndef test_double():\n    assert double(2) == 4\n"
 
 
-@pytest.fixture
-def pull_request(tmp_path: Path) -> Path:
-    """A clone whose feature branch adds a long, untested function to a project on main."""
+def clone_on_main(tmp_path: Path) -> Path:
+    """A clone, on branch main, of an empty bare repository playing GitHub."""
     remote, work = tmp_path / "remote.git", tmp_path / "work"
     git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(remote))
     git(tmp_path, "clone", "-q", str(remote), str(work))
     git(work, "checkout", "-q", "-b", "main")
+    return work
+
+
+def push_main_then_branch(work: Path, message: str) -> None:
+    """Commit everything to main, push it, and check out the pull request's branch `feature`."""
+    git(work, "add", "-A")
+    git(work, "commit", "-qm", message)
+    git(work, "push", "-q", "origin", "main")
+    git(work, "checkout", "-q", "-b", "feature")
+
+
+@pytest.fixture
+def pull_request(tmp_path: Path) -> Path:
+    """A clone whose feature branch adds a long, untested function to a project on main."""
+    work = clone_on_main(tmp_path)
     (work / "src").mkdir()
     (work / "tests").mkdir()
     (work / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
@@ -52,10 +66,7 @@ def pull_request(tmp_path: Path) -> Path:
     (work / "src" / "calc.py").write_text(source, encoding="utf-8")
     (work / "tests" / "test_calc.py").write_text(TEST, encoding="utf-8")
     (work / "conftest.py").write_text("import sys\n\nsys.path.insert(0, 'src')\n", "utf-8")
-    git(work, "add", "-A")
-    git(work, "commit", "-qm", "calc")
-    git(work, "push", "-q", "origin", "main")
-    git(work, "checkout", "-q", "-b", "feature")
+    push_main_then_branch(work, "calc")
     (work / "src" / "calc.py").write_text(source + "\n\n" + NEW_LONG, encoding="utf-8")
     git(work, "commit", "-qam", "new_long")
     return work
@@ -141,16 +152,10 @@ CI = load_yaml(ROOT / ".github" / "workflows" / "ci.yml")
 @pytest.fixture
 def example_pull_request(tmp_path: Path) -> Path:
     """mlgate's checkout on a pull request that retunes the example's model."""
-    remote, work = tmp_path / "remote.git", tmp_path / "work"
-    git(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(remote))
-    git(tmp_path, "clone", "-q", str(remote), str(work))
-    git(work, "checkout", "-q", "-b", "main")
+    work = clone_on_main(tmp_path)
     ignored = shutil.ignore_patterns("models", "dist", ".mlgate", "metrics.json", ".coverage*")
     shutil.copytree(ROOT / "examples" / "iris", work / "examples" / "iris", ignore=ignored)
-    git(work, "add", "-A")
-    git(work, "commit", "-qm", "example")
-    git(work, "push", "-q", "origin", "main")
-    git(work, "checkout", "-q", "-b", "feature")
+    push_main_then_branch(work, "example")
     train = work / "examples" / "iris" / "train.py"
     text = train.read_text(encoding="utf-8")
     train.write_text(text.replace("max_iter=1000", "max_iter=2000"), encoding="utf-8")
