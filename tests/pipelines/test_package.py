@@ -308,19 +308,20 @@ def test_not_an_archive_is_refused(tmp_path: Path) -> None:
         read_package(junk)
 
 
-def test_parse_manifest_rejects_bad_documents() -> None:
-    with pytest.raises(PackageError, match="not valid JSON"):
-        parse_manifest(b"{")
-    with pytest.raises(PackageError, match="must be a JSON object"):
-        parse_manifest(b"[]")
-    with pytest.raises(PackageError, match="unknown field 'surprise'"):
-        parse_manifest(b'{"surprise":1}')
-    with pytest.raises(PackageError, match="schema 2 is not supported"):
-        parse_manifest(b'{"schema":2}')
-    with pytest.raises(PackageError, match="missing field 'name'"):
-        parse_manifest(b'{"schema":1}')
-    with pytest.raises(PackageError, match="'name' must be a str"):
-        parse_manifest(b'{"schema":1,"name":3}')
+@pytest.mark.parametrize(
+    ("document", "message"),
+    [
+        (b"{", "not valid JSON"),
+        (b"[]", "must be a JSON object"),
+        (b'{"surprise":1}', "unknown field 'surprise'"),
+        (b'{"schema":2}', "schema 2 is not supported"),
+        (b'{"schema":1}', "missing field 'name'"),
+        (b'{"schema":1,"name":3}', "'name' must be a str"),
+    ],
+)
+def test_parse_manifest_rejects_bad_documents(document: bytes, message: str) -> None:
+    with pytest.raises(PackageError, match=message):
+        parse_manifest(document)
 
 
 def test_incompressible_weights_are_stored_and_text_is_deflated(tmp_path: Path) -> None:
