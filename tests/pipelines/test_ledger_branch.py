@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mlgate.cli import main
+from mlgate.errors import GateError
 from mlgate.pipelines.ledger import Record, append, ledger_for, verify_chain
 from mlgate.pipelines.ledger_branch import _subject, commit_entries, pull, push, remote_url
 
@@ -129,7 +130,7 @@ def test_two_writers_of_one_environment_are_refused(tmp_path: Path) -> None:
     record(one, "production", "deploy-start")
     record(two, "production", "deploy-start", "2026-11-27T10:00:01.000Z")
     push(one)
-    with pytest.raises(Exception, match="two deployments of one environment ran at once"):
+    with pytest.raises(GateError, match="two deployments of one environment ran at once"):
         push(two)
     assert git(two, "status", "--porcelain").strip() == ""
 
@@ -142,7 +143,7 @@ def test_rewritten_history_is_refused(tmp_path: Path) -> None:
     push(ledger)
     path = ledger / "production.jsonl"
     path.write_text(path.read_text(encoding="utf-8").replace("alice", "mallory"), encoding="utf-8")
-    with pytest.raises(Exception, match="entries already on the ledger branch were changed"):
+    with pytest.raises(GateError, match="entries already on the ledger branch were changed"):
         commit_entries(ledger)
 
 
@@ -153,7 +154,7 @@ def test_an_interrupted_write_is_not_pushed(tmp_path: Path) -> None:
     record(ledger, "production", "approval")
     with (ledger / "production.jsonl").open("a", encoding="utf-8") as handle:
         handle.write('{"kind":"deploy-st')
-    with pytest.raises(Exception, match="the last line is incomplete, an interrupted write"):
+    with pytest.raises(GateError, match="the last line is incomplete, an interrupted write"):
         push(ledger)
     assert git(remote, "branch", "--list").strip() == ""
 
@@ -179,7 +180,7 @@ def test_a_push_to_a_missing_remote_is_a_clear_error(tmp_path: Path) -> None:
     pull(ledger, str(bare_remote(tmp_path)))
     record(ledger, "production", "approval")
     git(ledger, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
-    with pytest.raises(Exception, match="git push of the ledger failed"):
+    with pytest.raises(GateError, match="git push of the ledger failed"):
         push(ledger)
 
 
