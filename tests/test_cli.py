@@ -13,8 +13,10 @@ from mlgate.commands import COMMANDS, load
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
-def test_the_registry_help_is_the_modules_help(name: str) -> None:
-    assert COMMANDS[name] == load(name).HELP
+def test_every_registered_command_has_its_module(name: str) -> None:
+    module = load(name)
+    assert callable(module.add_arguments)
+    assert callable(module.run)
 
 
 def test_the_registry_is_sorted() -> None:

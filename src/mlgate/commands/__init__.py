@@ -1,9 +1,9 @@
 """The subcommands of `mlgate`, one module each.
 
-Every command module has `HELP` (one line), `add_arguments(parser)` and `run(args) -> int`.
-The registry below is explicit and sorted: command name to the one-line help its module has (a
-test keeps the two equal). Modules are imported only when their command is parsed, so
-`mlgate lint` from a pre-commit hook does not pay for importing the release pipeline.
+Every command module has `add_arguments(parser)` and `run(args) -> int`. The registry below is
+explicit and sorted: command name to its one-line help, the only copy of it. Modules are
+imported only when their command is parsed, so `mlgate lint` from a pre-commit hook does not
+pay for importing the release pipeline.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from typing import Protocol, cast
 
 class Command(Protocol):
     """What a command module provides."""
-
-    HELP: str
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
 

@@ -12,8 +12,6 @@ from mlgate.pipelines.ledger import append
 from mlgate.pipelines.package import read_package
 from mlgate.pipelines.runtime import SystemClock, stamp
 
-HELP = "approve a package (by digest) for an environment"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """PKG, --env, --by, --expires, --note, --config."""

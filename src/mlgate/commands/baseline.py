@@ -18,8 +18,6 @@ from mlgate.linters.parallel import default_jobs
 from mlgate.linters.registry import RULES
 from mlgate.linters.run import RunOptions, lint_paths
 
-HELP = "record the current findings in the baseline, or shrink it to what still occurs"
-
 _EPILOG = f"""\
 The baseline ({BASELINE_FILE} at the project root unless --baseline says otherwise) holds
 every finding by file, code, enclosing function or class and a hash of the offending line, so

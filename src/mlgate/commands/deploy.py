@@ -19,8 +19,6 @@ from mlgate.pipelines.package import Package, read_package
 from mlgate.pipelines.rollback import Undo, recover, rollback, serving_digest
 from mlgate.pipelines.stage import Stage, holder, open_stage
 
-HELP = "deploy an approved package to an environment; failed checks roll it back"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """PKG, --env, --by, --config."""

@@ -7,8 +7,6 @@ from pathlib import Path
 
 from mlgate.init_repo import MANUAL_STEPS, Action, detect, init_repo
 
-HELP = "write mlgate's GitHub workflows, pre-commit hooks and [tool.mlgate] into a repository"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`mlgate init [PATH] [--force]`."""

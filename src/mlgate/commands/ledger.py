@@ -13,7 +13,6 @@ from mlgate.pipelines.ledger import Ledger, Record, append, verify_chain
 from mlgate.pipelines.runtime import SystemClock, stamp
 from mlgate.pipelines.stage import actor
 
-HELP = "check the hash chain of an environment's release ledger, or sign it"
 _VERIFY = "check the hash chain (and, with MLGATE_LEDGER_KEY, the signatures) of a ledger"
 _SEAL = (
     "sign a ledger that predates the ledger key as it stands: verify its chain, then append a "

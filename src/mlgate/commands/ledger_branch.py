@@ -7,8 +7,6 @@ from pathlib import Path
 
 from mlgate.pipelines import ledger_branch
 
-HELP = "keep the release ledger on a git branch: pull it into a folder, push new entries"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`pull DIR [--remote R] [--branch B]` and `push DIR [--branch B] [--attempts N]`."""

@@ -32,8 +32,6 @@ from mlgate.linters.registry import RULES
 from mlgate.linters.report import FORMATS, Report, render
 from mlgate.linters.run import LintResult, RunOptions, lint_files, lint_paths
 
-HELP = "check Python files for long functions, swallowed errors, untestable code, unsafe loading"
-
 _EPILOG = """\
 exit status: 0 no findings (or --exit-zero), 1 findings, 2 usage or configuration error.
 settings come from [tool.mlgate] in the nearest pyproject.toml; `mlgate rules` lists the rules

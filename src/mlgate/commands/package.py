@@ -16,8 +16,6 @@ from mlgate.pipelines.config import load_scan_config
 from mlgate.pipelines.package import BuildOptions, build_package, extract_package, read_package
 from mlgate.pipelines.scan import FileReport, Policy, build_policy, expand_paths, scan_file
 
-HELP = "build, scan and verify model packages"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `build`, `scan` and `verify` verbs."""

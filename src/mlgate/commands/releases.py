@@ -12,7 +12,6 @@ from mlgate.pipelines.environments import release_config
 from mlgate.pipelines.ledger import read_entries
 from mlgate.pipelines.lock import held
 
-HELP = "show the deployments and rollbacks of an environment, newest first"
 _FORMATS = {"json": history.as_json, "markdown": history.as_markdown, "table": history.as_table}
 
 

@@ -16,8 +16,6 @@ from mlgate.pipelines.lock import env_lock
 from mlgate.pipelines.rollback import Restored, Undo, recover, rollback
 from mlgate.pipelines.stage import Stage, holder, open_stage
 
-HELP = "roll an environment back to its previous (or a given) release"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """--env, --to, --reason, --if-interrupted, --by, --config."""

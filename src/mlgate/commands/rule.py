@@ -9,8 +9,6 @@ from mlgate.errors import UsageError
 from mlgate.linters.docs import find_rule
 from mlgate.linters.registry import RULES
 
-HELP = "explain one rule: what it flags, why, an example and the fix (e.g. `mlgate rule MLG202`)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The rule code."""

@@ -9,8 +9,6 @@ import sys
 from mlgate.linters.docs import all_rule_infos
 from mlgate.linters.registry import RULES
 
-HELP = "list the lint rules with their codes and what they flag"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """`--format text|json`."""

@@ -10,6 +10,7 @@ import argparse
 import os
 from pathlib import Path
 
+from mlgate.commands import COMMANDS
 from mlgate.errors import UsageError
 from mlgate.pipelines.environments import release_config
 from mlgate.pipelines.history import short
@@ -17,14 +18,13 @@ from mlgate.pipelines.local_target import LocalTarget
 from mlgate.pipelines.lock import env_lock
 from mlgate.pipelines.stage import holder, open_stage
 
-HELP = "stop the local target's model servers and router of an environment (not a release)"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """--env, --config."""
     parser.description = (
-        f"{HELP}. The ledger is unchanged and the release stays current: `mlgate deploy` of "
-        "the same package (or a rollback) starts what it needs again, on the same port."
+        f"{COMMANDS['stop']}. The ledger is unchanged and the release stays current: "
+        "`mlgate deploy` of the same package (or a rollback) starts what it needs again, on the "
+        "same port."
     )
     parser.add_argument("--env", required=True, help="environment name")
     parser.add_argument("--config", type=Path, help="pyproject.toml to read")
