@@ -139,9 +139,7 @@ def run(args: argparse.Namespace) -> int:
         return _show_fixes(fixer, result, changes)
     if fixer is not None:
         result = _fix(fixer, result, changes, config)
-    result = _ratchet(result, args.baseline, config.root)
-    if changes is not None:
-        result = on_changed_lines(result, changes)
+    result = _on_changed(_ratchet(result, args.baseline, config.root), changes)
     _report(args, result)
     return 0 if args.exit_zero or not result.violations else 1
 
@@ -167,8 +165,13 @@ def _lint(args: argparse.Namespace, config: LintConfig, changes: ChangeSet | Non
     return lint_paths(args.paths, config, RULES, options)
 
 
+def _on_changed(result: LintResult, changes: ChangeSet | None) -> LintResult:
+    """The findings on changed lines with `--changed-since`, else all of them."""
+    return result if changes is None else on_changed_lines(result, changes)
+
+
 def _show_fixes(fixer: Fixer, result: LintResult, changes: ChangeSet | None) -> int:
-    done = fix(result if changes is None else on_changed_lines(result, changes), fixer, False)
+    done = fix(_on_changed(result, changes), fixer, False)
     sys.stdout.write("".join(done.diffs))
     _note(f"{done.resolved} fix(es) in {len(done.files)} file(s); --fix applies them")
     return 1 if done.files else 0
@@ -177,7 +180,7 @@ def _show_fixes(fixer: Fixer, result: LintResult, changes: ChangeSet | None) -> 
 def _fix(
     fixer: Fixer, result: LintResult, changes: ChangeSet | None, config: LintConfig
 ) -> LintResult:
-    done = fix(result if changes is None else on_changed_lines(result, changes), fixer, True)
+    done = fix(_on_changed(result, changes), fixer, True)
     if done.files:
         _note(f"fixed {done.resolved} finding(s) in {len(done.files)} file(s)")
     return relinted(result, done.files, config, RULES)

@@ -111,11 +111,16 @@ def _cached(cache: Cache | None, path: str, results: dict[str, FileResult]) -> b
     except OSError:
         return False  # checked below, where reading it reports the problem
     key = cache.stats.key_for(path, stat)
-    payload = cache.objects.load(key) if key else None
-    result = decode(payload) if payload is not None else None
+    result = _stored(cache.objects, key) if key else None
     if result is not None:
         results[path] = result
     return result is not None
+
+
+def _stored(objects: ObjectStore | None, key: str) -> FileResult | None:
+    """The result cached under `key`, if there is a usable one."""
+    payload = objects.load(key) if objects is not None else None
+    return decode(payload) if payload is not None else None
 
 
 class _Job(NamedTuple):
@@ -156,8 +161,7 @@ def _check_path(
     if isinstance(data, FileResult):
         return _without_ignored(plan.for_path(path), data), "", None
     key = content_key(path, data)
-    payload = objects.load(key) if objects else None
-    result = decode(payload) if payload is not None else None
+    result = _stored(objects, key)
     if result is None:
         result = check_one(plan, path, data)
         if objects is not None:
