@@ -56,7 +56,7 @@ MANUAL_STEPS = (
     "pull requests.",
     "Run `pip install pre-commit && pre-commit install` once in each clone.",
     "Describe the model package and its environments in [tool.mlgate.package] and "
-    "[tool.mlgate.environments] (see the README).",
+    "[tool.mlgate.environments] (see docs/releases.md).",
     "To sign the release ledger, create the repository secret MLGATE_LEDGER_KEY (`python -c "
     '"import secrets; print(secrets.token_hex(32))"`) and set [tool.mlgate.ledger] signed = true.',
 )
