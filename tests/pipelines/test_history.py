@@ -84,6 +84,9 @@ def test_releases_follow_the_ledger(tmp_path: Path) -> None:
         undone_by=None,
         package="iris 1.0",
         last_step="ended",
+        switched=True,
+        intent=False,
+        status="verified",
     )
     assert history.serving(found) == found[2]
     assert history.unfinished(found) == found[3]
@@ -99,21 +102,22 @@ def test_promote_marks_the_switch(tmp_path: Path) -> None:
 def test_table(tmp_path: Path) -> None:
     found = history.releases(record_flow(tmp_path))
     assert history.as_table(found[1:3]).splitlines() == [
-        "#  type      digest        package   by  started                   outcome    note",
-        "9  rollback  aaaaaaaaaaaa  iris 1.0  ci  2026-11-27T10:00:08.000Z  succeeded  "
-        "undoes #6; p95 | slow",
-        "6  deploy    bbbbbbbbbbbb  iris 1.1  ci  2026-11-27T10:00:05.000Z  failed     "
-        "rolled back by #9; p95 | slow",
+        "#  type      digest        package   by  started                   outcome    status"
+        "    note",
+        "9  rollback  aaaaaaaaaaaa  iris 1.0  ci  2026-11-27T10:00:08.000Z  succeeded  verified"
+        "  undoes #6; p95 | slow",
+        "6  deploy    bbbbbbbbbbbb  iris 1.1  ci  2026-11-27T10:00:05.000Z  failed     failed"
+        "    rolled back by #9; p95 | slow",
     ]
 
 
 def test_markdown(tmp_path: Path) -> None:
     found = history.releases(record_flow(tmp_path))
     assert history.as_markdown(found[3:]).splitlines() == [
-        "| # | type | digest | package | by | started | outcome | note |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| # | type | digest | package | by | started | outcome | status | note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         "| 11 | deploy | bbbbbbbbbbbb | iris 1.1 | bob | 2026-11-27T10:00:10.000Z | unfinished | "
-        "last step: candidate check smoke failed |",
+        "unfinished | last step: candidate check smoke failed |",
     ]
     assert "p95 \\| slow" in history.as_markdown(found[1:2])
 

@@ -203,6 +203,11 @@ def test_command_target_deploys_and_rolls_back(
     assert tiny.mlgate("deploy", str(tiny.bad.path), "--env", "cmd", "--by", "ci") == 1
     err = capsys.readouterr().err
     assert "check bake health-command failed: the health command exited 3: health went wrong" in err
+    # the release rolled back to is verified too: the health command still fails, and says so
+    assert (
+        f"which failed its verification too: check restored health-command failed: the health "
+        f"command exited 3: health went wrong; {tiny.good.digest[7:19]} serves 'cmd'"
+    ) in err
     v1, v2, pkg1, pkg2 = tiny.bad.digest, tiny.good.digest, tiny.bad.path, tiny.good.path
     assert (tiny.root / "ops.log").read_text().splitlines() == [
         f"deploy {pkg2} {v2} cmd ",
@@ -210,9 +215,16 @@ def test_command_target_deploys_and_rolls_back(
         f"deploy {pkg1} {v1} cmd {v2}",
         f"health {pkg1}",
         f"rollback {pkg1} {v2} cmd {v1}",
+        f"health {pkg1}",
     ]
-    (tiny.root / "fail-rollback").write_text("")
     assert tiny.mlgate("rollback", "--env", "cmd", "--to", v1) == 1
+    assert capsys.readouterr().err == (
+        f"mlgate: error: {v1[7:19]} stands failed in the ledger (see `mlgate releases`): "
+        "restoring it would put a release back that did not pass; add --force to restore it "
+        "anyway\n"
+    )
+    (tiny.root / "fail-rollback").write_text("")
+    assert tiny.mlgate("rollback", "--env", "cmd", "--to", v1, "--force") == 1
     assert "rollback to sha256:" in capsys.readouterr().err
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from mlgate.errors import GateError
+from mlgate.errors import GateError, UsageError
 from mlgate.pipelines.environments import ApprovalPolicy, Environment
 from mlgate.pipelines.ledger import Entry, Record
 from mlgate.pipelines.runtime import parse_stamp, stamp
@@ -56,7 +56,13 @@ def approve(env: Environment, request: Request, now: datetime, lifetime: float |
     refusal = _refusal(env.approval, request)
     if refusal:
         raise GateError(f"cannot approve for {env.name!r}: {refusal}")
-    seconds = env.approval.expires if lifetime is None else lifetime
+    policy = env.approval.expires
+    if lifetime is not None and lifetime > policy:
+        raise UsageError(
+            f"--expires {lifetime:g}s is longer than {env.name!r} allows (approval expires = "
+            f"{policy:g}s); give a shorter --expires or leave it out"
+        )
+    seconds = policy if lifetime is None else lifetime
     expires = stamp(now + timedelta(seconds=seconds))
     data = {"expires": expires, "note": request.note, "package": request.package}
     return Record("approval", request.by, request.digest, data)

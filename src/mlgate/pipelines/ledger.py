@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 from mlgate.errors import GateError
 
 GENESIS = "sha256:" + "0" * 64
-KINDS = frozenset({"approval", "deploy-end", "deploy-start", "promote", "seal", "verify"})
+KINDS = frozenset({"approval", "deploy-end", "deploy-start", "intent", "promote", "seal", "verify"})
 SIGNATURE = "hmac-sha256:"
 
 
