@@ -38,6 +38,14 @@ class Request(NamedTuple):
     note: str
 
 
+def human(seconds: float) -> str:
+    """`seconds` in the largest unit that divides it: "8h", "3650d", "90s"."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
 def is_builder(name: str, builder: str) -> bool:
     """Whether `name` built the package (`builder` may be "user" or "user@host")."""
     return bool(builder) and name in (builder, builder.partition("@")[0])
@@ -59,8 +67,8 @@ def approve(env: Environment, request: Request, now: datetime, lifetime: float |
     policy = env.approval.expires
     if lifetime is not None and lifetime > policy:
         raise UsageError(
-            f"--expires {lifetime:g}s is longer than {env.name!r} allows (approval expires = "
-            f"{policy:g}s); give a shorter --expires or leave it out"
+            f"--expires {human(lifetime)} is longer than {env.name!r} allows (approval expires = "
+            f"{human(policy)}); give a shorter --expires or leave it out"
         )
     seconds = policy if lifetime is None else lifetime
     expires = stamp(now + timedelta(seconds=seconds))

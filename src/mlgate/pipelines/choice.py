@@ -73,6 +73,10 @@ def choose(history: Sequence[Release], current: str, choice: Choice, env: str) -
     """The rollback `choice` asks for, in place of `current` (the digest that serves)."""
     if not current and serving(history) is None:
         raise GateError(f"nothing was deployed to {env!r}: nothing to roll back")
+    if not current and not choice.to:
+        raise GateError(
+            f"nothing serves {env!r}: nothing to roll back; pass --to DIGEST to restore a release"
+        )
     target = _asked(history, choice) if choice.to else _last_good(history, current, env)
     if target == current:
         raise GateError(f"{short(target)} already serves {env!r}")

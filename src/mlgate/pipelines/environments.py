@@ -268,6 +268,19 @@ def _target(value: Any, where: str, places: _Places) -> LocalSettings | CommandS
     raise ConfigError(f"{where}.kind = {kind!r}: expected 'local' or 'command'")
 
 
+def _approval(table: Any, where: str) -> ApprovalPolicy:
+    """The approval policy, refused when no set of approvals could ever satisfy it."""
+    policy = ApprovalPolicy(**_fields(table, _APPROVAL, where))
+    names = policy.approvers
+    if policy.required and names and policy.min_approvals > len(set(names)):
+        raise ConfigError(
+            f"{where}: min-approvals = {policy.min_approvals} but only {len(set(names))} "
+            f"approver(s) ({', '.join(sorted(set(names)))}) may approve: no deploy could ever "
+            "pass; lower min-approvals or add approvers"
+        )
+    return policy
+
+
 def _environment(name: str, table: Any, raw: RawConfig, state_root: Path | None) -> Environment:
     where = f"[tool.mlgate.environments.{name}]"
     if not _ENV_NAME.match(name):
@@ -280,9 +293,7 @@ def _environment(name: str, table: Any, raw: RawConfig, state_root: Path | None)
     )
     return Environment(
         name=name,
-        approval=ApprovalPolicy(
-            **_fields(table.get("approval", {}), _APPROVAL, f"{where}.approval")
-        ),
+        approval=_approval(table.get("approval", {}), f"{where}.approval"),
         verify=VerifyPolicy(**_fields(table.get("verify", {}), _VERIFY, f"{where}.verify")),
         target=_target(table.get("target", "local"), f"{where}.target", places),
     )

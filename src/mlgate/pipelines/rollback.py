@@ -114,11 +114,15 @@ def rollback(stage: Stage, undo: Undo) -> Restored:
 
 
 def _what_served(stuck: Release, serving: str) -> str:
+    """What served when `stuck` died: as the target says, else as the ledger's intent and
+    promote entries tell (no intent: traffic never moved)."""
     if serving:
         return f"the target served {short(serving)}"
-    if stuck.intent and not stuck.switched:
+    if stuck.switched:
+        return f"traffic was switched to {short(stuck.digest)}"
+    if stuck.intent:
         return f"the target may serve {short(stuck.digest)} or {short(stuck.previous)}"
-    return "the target did not say what it served"
+    return f"traffic never left {short(stuck.previous) if stuck.previous else 'nothing'}"
 
 
 def interrupted(stage: Stage, history: Sequence[Release]) -> Release | None:
