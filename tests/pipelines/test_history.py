@@ -102,22 +102,21 @@ def test_promote_marks_the_switch(tmp_path: Path) -> None:
 def test_table(tmp_path: Path) -> None:
     found = history.releases(record_flow(tmp_path))
     assert history.as_table(found[1:3]).splitlines() == [
-        "#  type      digest        package   by  started                   outcome    status"
-        "    note",
-        "9  rollback  aaaaaaaaaaaa  iris 1.0  ci  2026-11-27T10:00:08.000Z  succeeded  verified"
-        "  undoes #6; p95 | slow",
-        "6  deploy    bbbbbbbbbbbb  iris 1.1  ci  2026-11-27T10:00:05.000Z  failed     failed"
-        "    rolled back by #9; p95 | slow",
+        "#  type      digest        package   by  started                   outcome    note",
+        "9  rollback  aaaaaaaaaaaa  iris 1.0  ci  2026-11-27T10:00:08.000Z  succeeded  "
+        "undoes #6; p95 | slow",
+        "6  deploy    bbbbbbbbbbbb  iris 1.1  ci  2026-11-27T10:00:05.000Z  failed     "
+        "rolled back by #9; p95 | slow",
     ]
 
 
 def test_markdown(tmp_path: Path) -> None:
     found = history.releases(record_flow(tmp_path))
     assert history.as_markdown(found[3:]).splitlines() == [
-        "| # | type | digest | package | by | started | outcome | status | note |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| # | type | digest | package | by | started | outcome | note |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
         "| 11 | deploy | bbbbbbbbbbbb | iris 1.1 | bob | 2026-11-27T10:00:10.000Z | unfinished | "
-        "unfinished | last step: candidate check smoke failed |",
+        "last step: candidate check smoke failed |",
     ]
     assert "p95 \\| slow" in history.as_markdown(found[1:2])
 
@@ -128,3 +127,18 @@ def test_json(tmp_path: Path) -> None:
     assert [item["id"] for item in loaded] == [11, 9, 6, 2]
     assert loaded[1]["undoes"] == 6
     assert history.short("") == "-"
+
+
+def test_status_and_standing_come_from_the_ledger(tmp_path: Path) -> None:
+    found = history.releases(record_flow(tmp_path))
+    assert [(r.id, r.status, r.switched) for r in found] == [
+        (2, "verified", True),
+        (6, "failed", False),
+        (9, "verified", True),  # a rollback written before rollbacks recorded `promote`
+        (11, "unfinished", False),
+    ]
+    assert (history.standing(found, A), history.standing(found, B)) == ("verified", "unfinished")
+    assert history.standing(found, "sha256:" + "c" * 64) == ""
+    assert history.last_good(found, A) is None
+    assert history.last_good(found, B) == found[2]
+    assert history.last_good(found[:1], "") == found[0]

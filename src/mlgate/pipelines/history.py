@@ -189,7 +189,7 @@ def _note(release: Release) -> str:
     return "; ".join(part for part in parts if part)
 
 
-_COLUMNS = ("#", "type", "digest", "package", "by", "started", "outcome", "status", "note")
+_COLUMNS = ("#", "type", "digest", "package", "by", "started", "outcome", "note")
 
 
 def _row(release: Release) -> tuple[str, ...]:
@@ -201,7 +201,6 @@ def _row(release: Release) -> tuple[str, ...]:
         release.by,
         release.started,
         release.outcome,
-        release.status,
         _note(release),
     )
 
