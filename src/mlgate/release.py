@@ -21,12 +21,12 @@ fake targets, clocks and processes there, as twine's tests hand in a stub reposi
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from mlgate.errors import GateError, UsageError
+from mlgate.errors import ConfigError, GateError, UsageError
 from mlgate.pipelines import history
 from mlgate.pipelines.approvals import Request, missing, recorded
 from mlgate.pipelines.approvals import approve as approve_record
@@ -35,11 +35,12 @@ from mlgate.pipelines.deploy import Outcome
 from mlgate.pipelines.deploy import deploy as deploy_stage
 from mlgate.pipelines.environments import duration, release_config
 from mlgate.pipelines.history import Release, short
-from mlgate.pipelines.ledger import ChainReport, Entry, read_entries, verify_chain
+from mlgate.pipelines.ledger import ChainReport, Entry, Record, read_entries, verify_chain
 from mlgate.pipelines.lock import env_lock, held
 from mlgate.pipelines.package import Package, read_package
 from mlgate.pipelines.rollback import Restored, Undo, interrupted, recovery, serving_digest
 from mlgate.pipelines.rollback import rollback as rollback_stage
+from mlgate.pipelines.signing import APPROVAL, approval_message, sign, verify
 from mlgate.pipelines.stage import Effects, Settings, Stage, holder, open_stage, record
 
 __all__ = [
@@ -101,14 +102,29 @@ def _locked(stage: Stage, command: str) -> Iterator[None]:
         yield
 
 
-def check_gates(stage: Stage, package: Package) -> None:
-    """Refuse an unscanned package, a tampered ledger, or missing approvals."""
+def signature_check(env: str, allowed: Path | None) -> Callable[[Entry], str] | None:
+    """What tells a signed approval's key fingerprint ("" when the signature does not verify
+    against `allowed`); None when the project lists no allowed signers."""
+    if allowed is None:
+        return None
+
+    def check(entry: Entry) -> str:
+        message = approval_message(env, entry.by, entry.digest, entry.data)
+        return verify(allowed, entry.by, APPROVAL, message, str(entry.data["signature"]))
+
+    return check
+
+
+def check_gates(stage: Stage, package: Package, allowed: Path | None = None) -> None:
+    """Refuse an unscanned package, a tampered ledger, or missing approvals (signed with a key
+    `allowed` lists, where the policy says so)."""
     if package.manifest.scan.verdict != "safe":
         raise GateError(f"{package.path}: scan verdict is {package.manifest.scan.verdict!r}")
     entries = verify_chain(stage.ledger).entries
     now = stage.clock.now()
     builder = package.manifest.builder or ""
-    lacking = missing(stage.env, recorded(entries, package.digest), builder, now)
+    check = signature_check(stage.env.name, allowed)
+    lacking = missing(stage.env, recorded(entries, package.digest, check), builder, now)
     if lacking:
         raise GateError(
             f"{package.digest} is not approved for {stage.env.name!r}: {lacking}; run "
@@ -117,11 +133,17 @@ def check_gates(stage: Stage, package: Package) -> None:
 
 
 def approve(
-    settings: Settings, package: str | Path, expires: str | float | None = None, note: str = ""
+    settings: Settings,
+    package: str | Path,
+    expires: str | float | None = None,
+    note: str = "",
+    key: str | Path | None = None,
 ) -> Entry:
     """Record `settings.by`'s approval of the package for the environment; return the entry.
 
-    `expires` (a duration such as "2h") may only shorten the policy's lifetime.
+    `expires` (a duration such as "2h") may only shorten the policy's lifetime. With `key` (the
+    approver's private SSH key) the approval is signed, and refused unless the project's
+    allowed_signers lists that key for `settings.by`.
     """
     stage = open_stage(settings, str(package))
     found = read_package(Path(package))
@@ -130,7 +152,37 @@ def approve(
     name = f"{manifest.name} {manifest.version}"
     request = Request(stage.by, found.digest, manifest.builder or "", name, note)
     made = approve_record(stage.env, request, stage.clock.now(), lifetime)
-    return record(stage, made.kind, made.digest, made.data)
+    data = _signed(settings, stage, made, key)
+    return record(stage, made.kind, made.digest, data)
+
+
+def _signed(settings: Settings, stage: Stage, made: Record, key: str | Path | None) -> Any:
+    """The approval's data, with its signature when `key` is given (and checked at once)."""
+    allowed = settings.config.allowed_signers
+    if key is None and stage.env.approval.signed:
+        raise UsageError(
+            f"{stage.env.name!r} counts only signed approvals: pass --sign-with with the path "
+            "of your SSH private key (the one allowed_signers lists for you)"
+        )
+    if key is None:
+        return made.data
+    return _signature(made, stage.env.name, Path(key), allowed)
+
+
+def _signature(made: Record, env: str, key: Path, allowed: Path | None) -> Any:
+    if allowed is None:
+        raise ConfigError(
+            "signing an approval needs [tool.mlgate.ledger] allowed-signers, the file listing "
+            "each approver's public SSH key"
+        )
+    message = approval_message(env, made.by, made.digest, made.data)
+    signature = sign(key, APPROVAL, message)
+    if not verify(allowed, made.by, APPROVAL, message, signature):
+        raise UsageError(
+            f"{key} does not sign as {made.by!r}: {allowed} must list `{made.by} <its public "
+            "key>`; --by must be your own principal"
+        )
+    return {**made.data, "signature": signature}
 
 
 def _recover(stage: Stage) -> Restored | None:
@@ -208,7 +260,7 @@ def deploy(settings: Settings, package: str | Path) -> Deployed:
     back and raises GateError saying what failed and what serves."""
     stage = open_stage(settings, str(package))
     found = read_package(Path(package))
-    check_gates(stage, found)
+    check_gates(stage, found, settings.config.allowed_signers)
     with _locked(stage, f"mlgate deploy {package} --env {stage.env.name}"):
         recovered = _recover(stage)
         previous = serving_digest(stage)

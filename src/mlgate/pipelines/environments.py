@@ -3,6 +3,7 @@
     [tool.mlgate.ledger]
     path = ".mlgate/ledger"             # env MLGATE_LEDGER_DIR overrides
     signed = false                      # true: writing needs the key in MLGATE_LEDGER_KEY
+    allowed-signers = ".mlgate/allowed_signers"   # approvers' public SSH keys (ssh-keygen -Y)
 
     [tool.mlgate.environments.production]
     target = "local"                    # or a table: {kind = "command", deploy = [...], ...}
@@ -12,7 +13,8 @@
     approvers = ["alice", "bob"]        # empty: anyone may approve
     min-approvals = 1
     allow-self-approval = false         # may the package's builder approve it?
-    expires = "24h"                     # default lifetime of an approval
+    expires = "24h"                     # default and longest lifetime of an approval
+    signed = false                      # true: only approvals signed with an allowed SSH key
 
     [tool.mlgate.environments.production.verify]
     health = "/health"
@@ -58,6 +60,7 @@ class ApprovalPolicy:
     min_approvals: int = 1
     allow_self_approval: bool = False
     expires: float = 86400.0
+    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class ReleaseConfig:
     environments: Mapping[str, Environment]
     ledger_key: bytes | None = None
     ledger_signed: bool = False
+    allowed_signers: Path | None = None
 
     def ledger(self, name: str) -> Ledger:
         """The ledger of environment `name`, with the key that signs it."""
@@ -188,6 +192,7 @@ _APPROVAL: _Spec = {
     "expires": duration,
     "min-approvals": _count,
     "required": _bool,
+    "signed": _bool,
 }
 _VERIFY: _Spec = {
     "bake": duration,
@@ -198,7 +203,7 @@ _VERIFY: _Spec = {
     "smoke": _bool,
     "timeout": duration,
 }
-_LEDGER: _Spec = {"path": _text, "signed": _bool}
+_LEDGER: _Spec = {"allowed-signers": _text, "path": _text, "signed": _bool}
 _MIN_KEY = 32
 _LOCAL: _Spec = {"kind": _text, "port": _count, "start-timeout": duration, "state-dir": _text}
 _COMMAND: _Spec = {
@@ -309,13 +314,27 @@ def load_release_config(raw: RawConfig, environ: Mapping[str, str]) -> ReleaseCo
     if not isinstance(tables, Mapping):
         raise ConfigError("[tool.mlgate.environments] must be a table of environment tables")
     envs = {name: _environment(name, table, raw, state_root) for name, table in tables.items()}
+    signers = ledger.get("allowed_signers")
+    _check_signers(envs, signers)
     return ReleaseConfig(
         root=raw.root,
         ledger_dir=raw.root / ledger_dir,
         environments=envs,
         ledger_key=ledger_key(environ),
         ledger_signed=ledger.get("signed", False),
+        allowed_signers=raw.root / signers if signers else None,
     )
+
+
+def _check_signers(envs: Mapping[str, Environment], signers: str | None) -> None:
+    """Signed approvals need the allowed_signers file that says whose keys count."""
+    needing = sorted(name for name, env in envs.items() if env.approval.signed)
+    if needing and not signers:
+        raise ConfigError(
+            f"[tool.mlgate.environments.{needing[0]}].approval: signed = true needs "
+            "[tool.mlgate.ledger] allowed-signers, the path of the allowed_signers file that "
+            "lists each approver's public SSH key"
+        )
 
 
 def ledger_key(environ: Mapping[str, str]) -> bytes | None:
