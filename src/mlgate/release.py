@@ -28,19 +28,26 @@ from typing import Any, NamedTuple
 
 from mlgate.errors import ConfigError, GateError, UsageError
 from mlgate.pipelines import history
-from mlgate.pipelines.approvals import Request, missing, recorded
+from mlgate.pipelines.approvals import Request, approval_message, missing, recorded
 from mlgate.pipelines.approvals import approve as approve_record
 from mlgate.pipelines.choice import Choice, choose
 from mlgate.pipelines.deploy import Outcome
 from mlgate.pipelines.deploy import deploy as deploy_stage
 from mlgate.pipelines.environments import duration, release_config
 from mlgate.pipelines.history import Release, short
-from mlgate.pipelines.ledger import ChainReport, Entry, Record, read_entries, verify_chain
+from mlgate.pipelines.ledger import (
+    ChainReport,
+    Entry,
+    Record,
+    read_entries,
+    signed_by_writer,
+    verify_chain,
+)
 from mlgate.pipelines.lock import env_lock, held
 from mlgate.pipelines.package import Package, read_package
 from mlgate.pipelines.rollback import Restored, Undo, interrupted, recovery, serving_digest
 from mlgate.pipelines.rollback import rollback as rollback_stage
-from mlgate.pipelines.signing import APPROVAL, approval_message, sign, verify
+from mlgate.pipelines.signing import APPROVAL, sign, verify
 from mlgate.pipelines.stage import Effects, Settings, Stage, holder, open_stage, record
 
 __all__ = [
@@ -328,12 +335,16 @@ def seal_ledger(settings: Settings) -> Entry | None:
     """Sign a ledger that predates the ledger key, as it stands: verify its chain and append a
     `seal` entry (None when there is nothing to seal)."""
     stage = open_stage(settings)
-    if stage.ledger.key is None:
+    ssh = stage.ledger.ssh
+    if stage.ledger.key is None and (ssh is None or ssh.key is None):
+        variable = (
+            "MLGATE_LEDGER_SSH_KEY" if ssh is not None and ssh.required else "MLGATE_LEDGER_KEY"
+        )
         raise UsageError(
-            "mlgate ledger seal signs with the ledger key: set MLGATE_LEDGER_KEY to it first"
+            f"mlgate ledger seal signs with the ledger key: set {variable} to it first"
         )
     entries = verify_chain(stage.ledger, sealing=True).entries
-    if not entries or entries[-1].sig:
+    if not entries or signed_by_writer(stage.ledger, entries[-1]):
         return None
     # verify_chain refuses an unsigned entry after a signed one: none of them is signed
     return record(stage, "seal", "", {"entries": f"1-{len(entries)}", "count": len(entries)})

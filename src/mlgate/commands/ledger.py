@@ -37,7 +37,8 @@ def run(args: argparse.Namespace) -> int:
         return _seal(settings, ledger)
     report = release.verify_ledger(settings)
     note = f" ({report.note})" if report.note else ""
-    signed = ", signatures valid" if ledger.key is not None and report.entries else ""
+    checked = ledger.key is not None or ledger.ssh is not None
+    signed = ", signatures valid" if checked and report.entries and not report.note else ""
     print(f"{ledger.path}: {len(report.entries)} entries, chain intact{signed}{note}")
     return 0
 

@@ -10,13 +10,13 @@ no approvals at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from mlgate.errors import GateError, UsageError
 from mlgate.pipelines.environments import ApprovalPolicy, Environment
-from mlgate.pipelines.ledger import Entry, Record
+from mlgate.pipelines.ledger import Entry, Record, canonical
 from mlgate.pipelines.runtime import parse_stamp, stamp
 
 
@@ -38,6 +38,15 @@ class Request(NamedTuple):
     builder: str
     package: str
     note: str
+
+
+_SIGNED_FIELDS = ("by", "digest", "env", "expires", "note", "package")
+
+
+def approval_message(env: str, by: str, digest: str, data: Mapping[str, Any]) -> bytes:
+    """The bytes an approval's SSH signature covers: what it grants, environment included."""
+    fields = {"env": env, "by": by, "digest": digest, **data}
+    return canonical({key: fields.get(key, "") for key in _SIGNED_FIELDS})
 
 
 def human(seconds: float) -> str:

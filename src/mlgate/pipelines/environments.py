@@ -4,6 +4,7 @@
     path = ".mlgate/ledger"             # env MLGATE_LEDGER_DIR overrides
     signed = false                      # true: writing needs the key in MLGATE_LEDGER_KEY
     allowed-signers = ".mlgate/allowed_signers"   # approvers' public SSH keys (ssh-keygen -Y)
+    ssh-signed = false                  # true: entries signed with MLGATE_LEDGER_SSH_KEY
 
     [tool.mlgate.environments.production]
     target = "local"                    # or a table: {kind = "command", deploy = [...], ...}
@@ -43,7 +44,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from mlgate.config import RawConfig, load_raw
 from mlgate.errors import ConfigError
-from mlgate.pipelines.ledger import Ledger, ledger_for
+from mlgate.pipelines.ledger import Ledger, SshKeys, ledger_for
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
@@ -118,10 +119,17 @@ class ReleaseConfig:
     ledger_key: bytes | None = None
     ledger_signed: bool = False
     allowed_signers: Path | None = None
+    ledger_ssh_key: Path | None = None
+    ledger_ssh_signed: bool = False
 
     def ledger(self, name: str) -> Ledger:
-        """The ledger of environment `name`, with the key that signs it."""
-        return ledger_for(self.ledger_dir, name, self.ledger_key, self.ledger_signed)
+        """The ledger of environment `name`, with the keys that sign it."""
+        plain = ledger_for(self.ledger_dir, name, self.ledger_key, self.ledger_signed)
+        if self.allowed_signers is None:
+            return plain
+        key = self.ledger_ssh_key if self.ledger_ssh_signed else None
+        ssh = SshKeys(self.allowed_signers, key, self.ledger_ssh_signed)
+        return plain._replace(ssh=ssh)
 
     def environment(self, name: str) -> Environment:
         """The environment called `name`, or a ConfigError listing the known ones."""
@@ -203,7 +211,7 @@ _VERIFY: _Spec = {
     "smoke": _bool,
     "timeout": duration,
 }
-_LEDGER: _Spec = {"allowed-signers": _text, "path": _text, "signed": _bool}
+_LEDGER: _Spec = {"allowed-signers": _text, "path": _text, "signed": _bool, "ssh-signed": _bool}
 _MIN_KEY = 32
 _LOCAL: _Spec = {"kind": _text, "port": _count, "start-timeout": duration, "state-dir": _text}
 _COMMAND: _Spec = {
@@ -315,8 +323,11 @@ def load_release_config(raw: RawConfig, environ: Mapping[str, str]) -> ReleaseCo
         raise ConfigError("[tool.mlgate.environments] must be a table of environment tables")
     envs = {name: _environment(name, table, raw, state_root) for name, table in tables.items()}
     signers = ledger.get("allowed_signers")
-    _check_signers(envs, signers)
+    _check_signers(envs, signers, ledger.get("ssh_signed", False))
+    ssh_key = environ.get("MLGATE_LEDGER_SSH_KEY", "").strip()
     return ReleaseConfig(
+        ledger_ssh_key=Path(ssh_key) if ssh_key else None,
+        ledger_ssh_signed=ledger.get("ssh_signed", False),
         root=raw.root,
         ledger_dir=raw.root / ledger_dir,
         environments=envs,
@@ -326,8 +337,13 @@ def load_release_config(raw: RawConfig, environ: Mapping[str, str]) -> ReleaseCo
     )
 
 
-def _check_signers(envs: Mapping[str, Environment], signers: str | None) -> None:
+def _check_signers(envs: Mapping[str, Environment], signers: str | None, ssh: bool) -> None:
     """Signed approvals need the allowed_signers file that says whose keys count."""
+    if ssh and not signers:
+        raise ConfigError(
+            "[tool.mlgate.ledger]: ssh-signed = true needs allowed-signers, the path of the "
+            "allowed_signers file that lists the public SSH key of each ledger writer"
+        )
     needing = sorted(name for name, env in envs.items() if env.approval.signed)
     if needing and not signers:
         raise ConfigError(

@@ -15,22 +15,13 @@ from __future__ import annotations
 import re
 import subprocess
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from mlgate.errors import ConfigError, UsageError
-from mlgate.pipelines.ledger import canonical
 
 APPROVAL = "mlgate-approval"
+LEDGER = "mlgate-ledger"
 _FINGERPRINT = re.compile(r" key (SHA256:\S+)")
-_FIELDS = ("by", "digest", "env", "expires", "note", "package")
-
-
-def approval_message(env: str, by: str, digest: str, data: Mapping[str, Any]) -> bytes:
-    """The bytes an approval's signature covers."""
-    fields = {"env": env, "by": by, "digest": digest, **data}
-    return canonical({key: fields.get(key, "") for key in _FIELDS})
 
 
 def _keygen(argv: list[str], message: bytes, cwd: Path) -> subprocess.CompletedProcess[bytes]:
@@ -55,17 +46,31 @@ def sign(key: Path, namespace: str, message: bytes) -> str:
     return done.stdout.decode()
 
 
+def _allowed(allowed: Path) -> Path:
+    if not allowed.is_file():
+        raise ConfigError(
+            f"{allowed}: no allowed_signers file; commit one that lists each signer's public "
+            "key (`alice ssh-ed25519 AAAA...`)"
+        )
+    return allowed.resolve()
+
+
+def principal(allowed: Path, namespace: str, signature: str) -> str:
+    """The first principal `allowed` lists for the key that made `signature` ("" if none)."""
+    with tempfile.TemporaryDirectory() as folder:
+        (Path(folder) / "sig").write_text(signature)
+        argv = ["-Y", "find-principals", "-f", str(_allowed(allowed)), "-n", namespace, "-s", "sig"]
+        done = _keygen(argv, b"", Path(folder))
+    names = done.stdout.decode(errors="replace").split()
+    return names[0].split(",")[0] if done.returncode == 0 and names else ""
+
+
 def verify(allowed: Path, principal: str, namespace: str, message: bytes, signature: str) -> str:
     """The fingerprint of the key that signed `message` as `principal`, per `allowed`; "" when
     the signature is not one (forged, another key, another principal, edited message)."""
-    if not allowed.is_file():
-        raise ConfigError(
-            f"{allowed}: no allowed_signers file; commit one that lists each approver's public "
-            "key (`alice ssh-ed25519 AAAA...`)"
-        )
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "sig").write_text(signature)
-        argv = ["-Y", "verify", "-f", str(allowed.resolve()), "-I", principal, "-n", namespace]
+        argv = ["-Y", "verify", "-f", str(_allowed(allowed)), "-I", principal, "-n", namespace]
         done = _keygen([*argv, "-s", "sig"], message, Path(folder))
     found = _FINGERPRINT.search((done.stdout + done.stderr).decode(errors="replace"))
     return found.group(1) if done.returncode == 0 and found else ""
