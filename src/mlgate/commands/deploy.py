@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from mlgate import release
@@ -40,9 +42,20 @@ def _said(done: release.Deployed, env: str) -> str:
     return f"{done.digest} already serves {env!r}; nothing to deploy"
 
 
+@contextlib.contextmanager
+def terminated_as_exit() -> Iterator[None]:
+    """SIGTERM (a cancelled CI job) raises SystemExit for the block, so the release API can
+    roll back and record it; the previous handler comes back afterwards."""
+    previous = signal.signal(signal.SIGTERM, exit_on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run(args: argparse.Namespace) -> int:
     """Deploy; a failure (or SIGINT/SIGTERM) rolls back and exits 1 saying what serves."""
-    signal.signal(signal.SIGTERM, exit_on_term)
-    done = release.deploy(settings(args), args.package)
+    with terminated_as_exit():
+        done = release.deploy(settings(args), args.package)
     print(_said(done, args.env))
     return 0

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
 from pathlib import Path
 
 from mlgate import release
-from mlgate.commands.deploy import settings
-from mlgate.pipelines.runtime import exit_on_term
+from mlgate.commands.deploy import settings, terminated_as_exit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,18 +30,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", type=Path, help="pyproject.toml to read")
 
 
+def _roll_back(args: argparse.Namespace) -> release.Restored | None:
+    if args.if_interrupted:
+        return release.recover(settings(args))
+    return release.rollback(settings(args), release.Choice(args.to, args.force, args.reason))
+
+
 def run(args: argparse.Namespace) -> int:
     """Recover an interrupted deployment, or roll back as asked; exit 1 if what was restored
     fails its verification."""
-    signal.signal(signal.SIGTERM, exit_on_term)
-    if args.if_interrupted:
-        restored = release.recover(settings(args))
-        if restored is None:
-            print(f"the last deployment to {args.env!r} finished; nothing to roll back")
-            return 0
-    else:
-        choice = release.Choice(args.to, args.force, args.reason)
-        restored = release.rollback(settings(args), choice)
+    with terminated_as_exit():
+        restored = _roll_back(args)
+    if restored is None:
+        print(f"the last deployment to {args.env!r} finished; nothing to roll back")
+        return 0
     where = f"; serving at {restored.endpoint}" if restored.endpoint else ""
     print(
         f"rolled back {args.env!r} (rollback #{restored.deployment}) in "
