@@ -12,7 +12,7 @@ from typing import NamedTuple
 import pytest
 
 from mlgate.cli import main
-from mlgate.errors import GateError
+from mlgate.errors import ConfigError, GateError
 from mlgate.pipelines import signing
 from mlgate.pipelines.environments import release_config
 from mlgate.pipelines.ledger import Ledger, Record, append, read_entries, seal
@@ -200,3 +200,14 @@ def test_migration_from_an_hmac_ledger(
     assert project.mlgate("ledger", "verify") == 0
     assert capsys.readouterr().out.endswith("2 entries, chain intact, signatures valid\n")
     assert [entry.sig[:4] for entry in read_entries(project.ledger())] == ["hmac", "ssh:"]
+
+
+def test_ssh_signed_needs_allowed_signers(tmp_path: Path) -> None:
+    config = tmp_path / "pyproject.toml"
+    config.write_text("[tool.mlgate.ledger]\nssh-signed = true\n")
+    with pytest.raises(ConfigError) as bad:
+        release_config(config, {})
+    assert str(bad.value) == (
+        "[tool.mlgate.ledger]: ssh-signed = true needs allowed-signers, the path of the "
+        "allowed_signers file that lists the public SSH key of each ledger writer"
+    )

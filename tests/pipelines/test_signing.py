@@ -214,3 +214,16 @@ def test_cli_signs_with_the_key_given(world: World, capsys: pytest.CaptureFixtur
     assert capsys.readouterr().err.startswith(
         f"mlgate: error: cannot sign with {world.project.root / 'nokey'}: "
     )
+
+
+def test_signing_needs_allowed_signers(project: Project, tmp_path: Path) -> None:
+    config = tmp_path / "pyproject.toml"
+    config.write_text("[tool.mlgate.environments.prod]\napproval = { approvers = ['alice'] }\n")
+    settings = release.settings("prod", config, "alice", {})
+    with pytest.raises(ConfigError) as bad:
+        release.approve(settings, project.v1.path, key=project.keys["alice"])
+    assert str(bad.value) == (
+        "signing an approval needs [tool.mlgate.ledger] allowed-signers, the file listing each "
+        "approver's public SSH key"
+    )
+    assert not (tmp_path / ".mlgate").exists()
