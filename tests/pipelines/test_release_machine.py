@@ -520,3 +520,30 @@ def test_the_ledger_folder_holds_only_the_ledger(world: World) -> None:
     names = sorted(path.name for path in world.ledger_dir.iterdir())
     assert names == ["dev.head", "dev.jsonl", "dev.lock"]
     assert release.verify_ledger(world.settings()).note == ""
+
+
+@pytest.mark.parametrize("step", ["rollback-started", "restored"])
+def test_automatic_rollback_dying_is_finished_by_the_next_call(world: World, step: str) -> None:
+    since = _two_good(world)
+    world.target.live[world.packages.v3.digest] = "down"
+    with pytest.raises(Died):
+        release.deploy(world.settings(pause=Interrupt(step, Died())), world.packages.v3.path)
+    serving = world.packages.v3.digest if step == "rollback-started" else world.packages.v2.digest
+    assert world.target.current == serving
+    warned: list[str] = []
+    restored = release.recover(world.settings(warn=warned.append))
+    assert restored is not None
+    assert (restored.digest, restored.failure) == (world.packages.v2.digest, None)
+    assert world.target.current == world.packages.v2.digest
+    stuck = [r for r in release.releases(world.settings()).releases if r.id > since]
+    assert [(r.type, r.outcome, r.status) for r in stuck] == [
+        ("deploy", "failed", "failed"),
+        ("rollback", "interrupted", "interrupted"),
+        ("rollback", "succeeded", "verified"),
+    ]
+    assert stuck[2].reason.startswith(f"finishing rollback #{stuck[1].id}, interrupted: ")
+    assert warned == [
+        f"rollback #{stuck[1].id} of {short(world.packages.v2.digest)} to 'dev' was interrupted "
+        f"(last step: {'started' if step == 'rollback-started' else 'traffic switched'}); "
+        "rolling back to where it started"
+    ]
