@@ -207,10 +207,14 @@ def _what_serves(stage: Stage) -> str:
     return f"{short(digest)} serves {stage.env.name!r}" if digest else "nothing serves"
 
 
-def _rollback_failed(stage: Stage, err: GateError) -> str:
+def _rollback_failed(stage: Stage, undo: Undo, err: GateError) -> str:
+    env = stage.env.name
+    if undo.to and serving_digest(stage) == undo.to:
+        return f"rolling back failed too: {err}; {short(undo.to)} still serves {env!r}"
+    again = f"--to {short(undo.to)}" if undo.to else "--to DIGEST"
     return (
         f"rolling back failed too: {err}; {_what_serves(stage)}; run "
-        f"`mlgate rollback --env {stage.env.name}` once the target is fixed"
+        f"`mlgate rollback --env {env} {again}` once the target is fixed"
     )
 
 
@@ -219,13 +223,14 @@ def _undo_failed(stage: Stage, undo: Undo, failed: str) -> GateError:
     try:
         restored = rollback_stage(stage, undo)
     except GateError as err:
-        return GateError(f"{failed}; and {_rollback_failed(stage, err)}")
+        return GateError(f"{failed}; and {_rollback_failed(stage, undo, err)}")
     back = short(undo.to) if undo.to else "nothing (first deployment)"
     where = f"{failed}; rolled back to {back} in {restored.seconds:.2f}s"
     if restored.failure is not None:
         return GateError(
             f"{where}, which failed its verification too: {restored.failure.reason()}; "
-            f"{_what_serves(stage)}; deploy a fixed release or `mlgate rollback --to DIGEST`"
+            f"{_what_serves(stage)}; deploy a fixed release or run `mlgate rollback --env "
+            f"{stage.env.name} --to DIGEST`"
         )
     return GateError(f"{where} (rollback #{restored.deployment})")
 

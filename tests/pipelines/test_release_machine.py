@@ -230,8 +230,8 @@ def test_failed_rollback_says_what_serves(world: World) -> None:
         _deploy(world, world.packages.v3)
     assert str(failed.value).endswith(
         "; and rolling back failed too: the rollback command exited 3: no capacity; "
-        f"{short(world.packages.v3.digest)} serves 'dev'; run `mlgate rollback --env dev` once "
-        "the target is fixed"
+        f"{short(world.packages.v3.digest)} serves 'dev'; run `mlgate rollback --env dev --to "
+        f"{short(world.packages.v2.digest)}` once the target is fixed"
     )
     assert world.steps(since=since)[-4:] == [
         "deploy-end v3 failed",
@@ -546,4 +546,23 @@ def test_automatic_rollback_dying_is_finished_by_the_next_call(world: World, ste
         f"rollback #{stuck[1].id} of {short(world.packages.v2.digest)} to 'dev' was interrupted "
         f"(last step: {'started' if step == 'rollback-started' else 'traffic switched'}); "
         "rolling back to where it started"
+    ]
+
+
+def test_failed_rollback_before_the_switch_stops_the_candidate(world: World) -> None:
+    since = _two_good(world)
+    world.target.modes[world.packages.v3.digest] = "wrong"
+    world.target.faults["restore"] = GateError("the rollback command exited 3: no capacity")
+    with pytest.raises(GateError) as failed:
+        _deploy(world, world.packages.v3)
+    assert str(failed.value).endswith(
+        "; and rolling back failed too: the rollback command exited 3: no capacity; "
+        f"{short(world.packages.v2.digest)} still serves 'dev'"
+    )
+    assert world.target.running == {world.packages.v2.digest}
+    assert world.target.calls[-2:] == ["restore v2 v3", "retire v2"]
+    assert world.steps(since=since)[-3:] == [
+        "deploy-start v2 rollback from v3",
+        "intent v2 from v3",
+        "deploy-end v2 failed",
     ]

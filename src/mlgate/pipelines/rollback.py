@@ -81,6 +81,8 @@ def _restore(run: Run) -> str:
         endpoint = run.stage.target.restore(run.digest, run.previous)
     except GateError as err:
         _end(run, {"outcome": "failed", "reason": str(err)})
+        if run.digest and run.stage.target.serving() == run.digest:
+            run.stage.target.retire(keep=(run.digest,))  # traffic never left it: stop the rest
         raise
     record(run.stage, "promote", run.digest, {"deployment": run.number, "endpoint": endpoint})
     return endpoint
