@@ -211,3 +211,24 @@ def test_ssh_signed_needs_allowed_signers(tmp_path: Path) -> None:
         "[tool.mlgate.ledger]: ssh-signed = true needs allowed-signers, the path of the "
         "allowed_signers file that lists the public SSH key of each ledger writer"
     )
+
+
+def test_an_earlier_entry_edited_and_the_chain_recomputed_is_refused(
+    project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Only the last entry's signature is checked: its hash covers every entry before it."""
+    _write(project, 3)
+    path = project.ledger().path
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    lines[0]["data"] = {"n": 99}
+    prev = "sha256:" + "0" * 64
+    for line in lines:  # genuine signatures kept, every hash and link recomputed
+        line["prev"] = prev
+        body = {key: value for key, value in line.items() if key not in ("hash", "sig")}
+        line["hash"] = prev = seal(body)
+    _rewrite(path, lines)
+    assert project.mlgate("ledger", "verify") == 1
+    assert capsys.readouterr().err.startswith(
+        f"mlgate: error: {path}:3: entry's SSH signature does not verify against the allowed "
+        "signers"
+    )

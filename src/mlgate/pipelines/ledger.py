@@ -19,7 +19,8 @@ head to carry valid signatures.
 Signed with SSH keys instead (`[tool.mlgate.ledger] ssh-signed = true`, the writer's private key
 in MLGATE_LEDGER_SSH_KEY), `sig` is `ssh:` + the signer's principal + a newline + the armored
 `ssh-keygen -Y sign` signature of the entry's hash (namespace `mlgate-ledger`), and the head
-record is signed the same way. Verifying needs only the public keys of the committed
+record is signed the same way (verification checks the last entry's signature, whose hash
+covers the whole chain, and the head's). Verifying needs only the public keys of the committed
 `allowed_signers` file: whoever can check the ledger cannot sign it. From the first SSH-signed
 entry on every entry must be SSH-signed, and with `ssh-signed = true` the last one must be; an
 older ledger (unsigned or HMAC-signed) is sealed once with `mlgate ledger seal`.
@@ -302,7 +303,7 @@ def _head_record(ledger: Ledger, entry: Entry) -> dict[str, Any]:
     return head
 
 
-def _problem(entry: Entry, number: int, prev: str, ledger: Ledger) -> str:
+def _problem(entry: Entry, number: int, prev: str, ledger: Ledger, last: bool) -> str:
     key = ledger.key
     if entry.seq != number:
         return f"entry has seq {entry.seq} where {number} was expected (entries deleted or moved)"
@@ -311,7 +312,9 @@ def _problem(entry: Entry, number: int, prev: str, ledger: Ledger) -> str:
     if seal(entry.body()) != entry.hash:
         return "entry does not match its hash (edited after it was written)"
     if _is_ssh(entry.sig):
-        return _ssh_problem(ledger, entry)
+        # the last entry's hash covers every entry before it, and an SSH-signed entry is
+        # followed only by SSH-signed ones: checking the last one (one ssh-keygen) is enough
+        return _ssh_problem(ledger, entry) if last else ""
     if key is not None and entry.sig and not _signed_by(key, entry.hash.encode(), entry.sig):
         return "entry's signature is not the ledger key's (forged, or signed with another key)"
     return ""
@@ -394,7 +397,7 @@ def verify_chain(ledger: Ledger, sealing: bool = False) -> ChainReport:
     entries = read_entries(ledger)
     prev = GENESIS
     for number, entry in enumerate(entries, 1):
-        problem = _problem(entry, number, prev, ledger)
+        problem = _problem(entry, number, prev, ledger, number == len(entries))
         if problem:
             raise GateError(f"{ledger.path}:{number}: {problem}; the ledger was tampered with")
         prev = entry.hash
