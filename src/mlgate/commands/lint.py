@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(describe_profile(config, args.show_profile, RULES))
         return 0
     fixer = load_fixer() if args.fix or args.show_fixes else None
-    changes = changed_since(args.changed_since, Path.cwd()) if args.changed_since else None
+    changes = None if args.changed_since is None else changed_since(args.changed_since, Path.cwd())
     result = _lint(args, config, changes)
     if fixer is not None and args.show_fixes:
         return _show_fixes(fixer, result, changes)
@@ -156,6 +156,25 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError("--statistics works with --format text or json")
     if args.fix and args.show_fixes:
         raise UsageError("--fix writes the fixes and --show-fixes only shows them: pick one")
+    if args.select is not None and not args.select.strip(" ,"):
+        raise UsageError("--select '' checks nothing: name codes or prefixes, e.g. --select MLG1")
+    if args.changed_since is not None and not args.changed_since.strip():
+        raise UsageError("--changed-since '' names no commit: give a ref, e.g. origin/main")
+    if args.output is not None and _is_input(args.output, args.paths):
+        raise UsageError(
+            f"--output {args.output} is a file being linted: write the report to another "
+            "file, e.g. --output mlgate-report.txt"
+        )
+
+
+def _is_input(output: Path, paths: list[str]) -> bool:
+    """Whether `output` is a linted path, or a Python file or notebook inside a linted folder."""
+    target = output.resolve()
+    inputs = [Path(path).resolve() for path in paths]
+    if target in inputs:
+        return True
+    source = target.suffix in (".py", ".pyi", ".ipynb")
+    return source and any(folder in target.parents for folder in inputs)
 
 
 def _lint(args: argparse.Namespace, config: LintConfig, changes: ChangeSet | None) -> LintResult:
@@ -209,6 +228,9 @@ def _report(args: argparse.Namespace, result: LintResult) -> None:
     infos = {info.code: info for info in all_rule_infos(RULES)}
     color = args.output is None and _is_terminal()
     report = Report(result.violations, result.files, infos, color, args.statistics)
+    if not result.files:
+        where = "changed since " + args.changed_since if args.changed_since else "found"
+        _note(f"warning: no Python file or notebook {where} in {' '.join(args.paths)}")
     emit(render(report, args.format), args.output)
 
 

@@ -73,6 +73,8 @@ def _position(v: Violation) -> str:
 
 def _summary(report: Report) -> str:
     checked = f"{report.files} file{'s' if report.files != 1 else ''} checked"
+    if not report.files:
+        return "Nothing checked: no Python file or notebook found."
     if not report.violations:
         return f"All checks passed ({checked})."
     found, files = len(report.violations), len({v.path for v in report.violations})
