@@ -4,8 +4,10 @@ pre-commit hook run by a real pre-commit."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
 import venv
 import zipfile
 from pathlib import Path
@@ -101,3 +103,87 @@ def test_pre_commit_hook_fails_then_passes(tmp_path: Path) -> None:
     second = run(*command, cwd=project, PRE_COMMIT_HOME=home)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "mlgate lint" in second.stdout
+
+
+def test_the_wheel_carries_the_license_and_py_typed(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        [license_file] = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+        [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
+        assert archive.read(license_file) == (ROOT / "LICENSE").read_bytes()
+        assert archive.read("mlgate/py.typed") == b""
+        fields = archive.read(metadata).decode().split("\n\n")[0].splitlines()
+    assert "License-Expression: MIT" in fields
+    assert "License-File: LICENSE" in fields
+    assert "Project-URL: Source, https://github.com/mlgate/mlgate" in fields
+    assert (
+        "Project-URL: Changelog, https://github.com/mlgate/mlgate/blob/main/CHANGELOG.md" in fields
+    )
+
+
+def test_the_sdist_carries_the_license_and_the_docs(tmp_path: Path) -> None:
+    build = "import sys; from hatchling.build import build_sdist; print(build_sdist(sys.argv[1]))"
+    done = run(sys.executable, "-c", build, tmp_path, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    with tarfile.open(tmp_path / done.stdout.strip()) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {
+        "LICENSE",
+        "CHANGELOG.md",
+        "mkdocs.yml",
+        "docs/index.md",
+        "src/mlgate/py.typed",
+    } <= names
+
+
+def clone(tmp_path: Path) -> Path:
+    """A fresh clone of this repository's committed history, without its tags."""
+    target = tmp_path / "clone"
+    done = run("git", "clone", "-q", "--no-tags", ROOT, target, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return target
+
+
+def built_version(source: Path, out: Path) -> str:
+    """The version of the wheel pip builds from `source`, as its file name says."""
+    done = run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+               "-w", out, source, cwd=out)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [built] = out.glob("mlgate-*.whl")
+    return built.name.split("-")[1]
+
+
+@pytest.mark.slow
+def test_the_version_is_the_git_tag(tmp_path: Path) -> None:
+    source = clone(tmp_path)
+    git(source, "tag", "v9.8.7")
+    assert built_version(source, tmp_path / "tagged") == "9.8.7"
+
+
+@pytest.mark.slow
+def test_a_clone_without_tags_builds_a_development_version(tmp_path: Path) -> None:
+    source = clone(tmp_path)
+    commits = git(source, "rev-list", "--count", "HEAD").strip()
+    short = git(source, "rev-parse", "--short=9", "HEAD").strip()
+    version = built_version(source, tmp_path / "untagged")
+    assert version == f"0.0.1.dev{commits}+g{short}"
+
+
+@pytest.mark.slow
+def test_a_copy_without_git_builds_the_fallback_version(tmp_path: Path) -> None:
+    source = clone(tmp_path)
+    shutil.rmtree(source / ".git")
+    assert built_version(source, tmp_path / "plain") == "0.0.0"
+
+
+@pytest.mark.slow
+def test_the_hook_runs_once_and_prints_one_summary(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    git(tmp_path, "init", "-q", "project")
+    write(project, {f"pkg/m{n}.py": GOOD for n in range(40)})
+    git(project, "add", ".")
+    command = (sys.executable, "-m", "pre_commit", "try-repo", ROOT, "mlgate", "--all-files")
+    done = run(*command, "--verbose", cwd=project, PRE_COMMIT_HOME=str(tmp_path / "home"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("All checks passed") == 1
+    assert "All checks passed (40 files checked).\n" in done.stdout
