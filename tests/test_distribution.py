@@ -146,6 +146,7 @@ def clone(tmp_path: Path) -> Path:
 
 def built_version(source: Path, out: Path) -> str:
     """The version of the wheel pip builds from `source`, as its file name says."""
+    out.mkdir()
     done = run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
                "-w", out, source, cwd=out)  # fmt: skip
     assert done.returncode == 0, done.stderr
