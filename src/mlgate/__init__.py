@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("mlgate")
-except PackageNotFoundError:  # run from a source tree that was never installed
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> str:
+    """`__version__`: the installed distribution's version, which hatch-vcs took from the tag."""
+    if name != "__version__":
+        raise AttributeError(f"module 'mlgate' has no attribute {name!r}")
+    try:
+        return version("mlgate")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0"
