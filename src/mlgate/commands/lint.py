@@ -30,6 +30,7 @@ from mlgate.linters.baseline import BASELINE_FILE
 from mlgate.linters.cache import CACHE_DIR
 from mlgate.linters.changes import ChangeSet, changed_since
 from mlgate.linters.config import LintConfig, enabled_codes, load_lint_config
+from mlgate.linters.discovery import Discovery, discover
 from mlgate.linters.docs import all_rule_infos
 from mlgate.linters.parallel import default_jobs
 from mlgate.linters.plan import make_plan
@@ -42,6 +43,10 @@ exit status: 0 no findings (or --exit-zero), 1 findings, 2 usage or configuratio
 settings come from [tool.mlgate] in the nearest pyproject.toml; `mlgate rules` lists the rules
 and `mlgate rule CODE` explains one. Suppress one finding with `# noqa: CODE` on its line, a
 whole file with a comment line `# mlgate: noqa` (or `# mlgate: noqa: CODE,...`)."""
+
+
+#: From this many files on, a run on a terminal shows a progress line on stderr.
+PROGRESS_FROM = 500
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -242,7 +247,35 @@ def _lint(args: argparse.Namespace, config: LintConfig, changes: ChangeSet | Non
     options = RunOptions(args.jobs or default_jobs(), cache=not args.no_cache)
     if changes is not None:
         return lint_files(changed_files(args.paths, config, changes), config, RULES, options)
-    return lint_paths(args.paths, config, RULES, options)
+    if args.quiet or not sys.stderr.isatty():
+        return lint_paths(args.paths, config, RULES, options)
+    found = discover(args.paths, config)
+    if len(found.files) < PROGRESS_FROM:
+        return lint_files(found.files, config, RULES, options, found.errors)
+    return _with_progress(found, config, options)
+
+
+def _with_progress(found: Discovery, config: LintConfig, options: RunOptions) -> LintResult:
+    """Lint in about 20 batches, rewriting one progress line on stderr after each."""
+    files, parts = found.files, []
+    size = max(PROGRESS_FROM // 5, -(-len(files) // 20))
+    for start in range(0, len(files), size):
+        batch = files[start : start + size]
+        errors = found.errors if start == 0 else ()
+        parts.append(lint_files(batch, config, RULES, options, errors))
+        sys.stderr.write(f"\rmlgate: {start + len(batch)}/{len(files)} files checked")
+        sys.stderr.flush()
+    sys.stderr.write("\r\033[K")  # the line goes once the run is done
+    return _joined(parts)
+
+
+def _joined(parts: list[LintResult]) -> LintResult:
+    """One result from the results of batches, findings in the order one run gives."""
+    pairs = [pair for part in parts for pair in zip(part.violations, part.anchors, strict=True)]
+    pairs.sort(key=lambda pair: pair[0])
+    files = sum(part.files for part in parts)
+    checked = tuple(path for part in parts for path in part.checked)
+    return LintResult([v for v, _ in pairs], files, tuple(a for _, a in pairs), checked)
 
 
 def _lint_stdin(path: str, config: LintConfig) -> LintResult:
