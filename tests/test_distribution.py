@@ -3,6 +3,7 @@ pre-commit hook run by a real pre-commit."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -188,3 +189,18 @@ def test_the_hook_runs_once_and_prints_one_summary(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("All checks passed") == 1
     assert "All checks passed (40 files checked).\n" in done.stdout
+
+
+def test_the_version_comes_from_the_installed_metadata() -> None:
+    import mlgate
+
+    assert mlgate.__version__ == importlib.metadata.version("mlgate")
+    with pytest.raises(AttributeError, match="module 'mlgate' has no attribute 'nothing'"):
+        _ = mlgate.nothing
+
+
+def test_a_source_tree_that_was_never_installed_says_0_0_0(tmp_path: Path) -> None:
+    bare = Path(sys.base_prefix) / "bin" / "python3"  # no mlgate installed there
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); import mlgate; print(mlgate.__version__)"
+    done = run(bare, "-I", "-c", probe, ROOT / "src", cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "0.0.0\n", "")

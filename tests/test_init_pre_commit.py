@@ -16,6 +16,8 @@ import tomlkit
 from sklearn.linear_model import LogisticRegression
 
 from mlgate.cli import main
+from mlgate.errors import ConfigError
+from mlgate.init_precommit import pin
 from mlgate.init_repo import Action, init_repo, pre_commit_template, template_text
 from workspace import git, write
 
@@ -224,3 +226,17 @@ def test_the_staging_approval_is_in_the_steps(capsys: pytest.CaptureFixture[str]
 
     [step] = [step for step in MANUAL_STEPS if step.startswith("Approve before")]
     assert "`mlgate approve PKG --env staging --by NAME`" in step
+
+
+def test_a_deeper_indented_layout_keeps_its_indentation(tmp_path: Path) -> None:
+    existing = (
+        "repos:\n    - repo: local\n      hooks:\n        - id: tests\n"
+        "          entry: pytest\n          language: system\n"
+    )
+    text, _ = merged(tmp_path, existing)
+    assert text == existing + "".join("  " + line + "\n" for line in MLGATE.splitlines())
+
+
+def test_a_workflow_template_without_a_pin_is_an_error() -> None:
+    with pytest.raises(ConfigError, match="the workflow template has no pinned mlgate reference"):
+        pin(template_text("pre-commit-config.yaml"), "jobs: {}\n")

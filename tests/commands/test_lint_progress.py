@@ -69,7 +69,9 @@ def test_a_long_run_on_a_terminal_shows_progress(tmp_path: Path) -> None:
 
 def test_a_short_or_quiet_run_shows_none(tmp_path: Path) -> None:
     short = project(tmp_path / "short", PROGRESS_FROM - 10)
-    assert run(short, "--no-cache", "-q", "pkg", terminal=True)[2] == ""
-    assert run(short, "--no-cache", "--select", "MLG201", "pkg", terminal=True)[2] == ""
+    assert run(short, "--no-cache", "--jobs", "1", "-q", "pkg", terminal=True)[2] == ""
+    assert (
+        run(short, "--no-cache", "--jobs", "1", "--select", "MLG201", "pkg", terminal=True)[2] == ""
+    )
     long = project(tmp_path / "long", PROGRESS_FROM + 10)
-    assert run(long, "--no-cache", "-q", "pkg", terminal=True)[2] == ""
+    assert run(long, "--no-cache", "--jobs", "1", "-q", "pkg", terminal=True)[2] == ""
