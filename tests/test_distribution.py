@@ -200,7 +200,7 @@ def test_the_version_comes_from_the_installed_metadata() -> None:
 
 
 def test_a_source_tree_that_was_never_installed_says_0_0_0(tmp_path: Path) -> None:
-    bare = Path(sys.base_prefix) / "bin" / "python3"  # no mlgate installed there
     probe = "import sys; sys.path.insert(0, sys.argv[1]); import mlgate; print(mlgate.__version__)"
-    done = run(bare, "-I", "-c", probe, ROOT / "src", cwd=tmp_path)
+    # -S: no site-packages, so no installed distribution of mlgate is visible.
+    done = run(sys.executable, "-I", "-S", "-c", probe, ROOT / "src", cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (0, "0.0.0\n", "")
