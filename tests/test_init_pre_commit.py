@@ -203,6 +203,9 @@ def test_committed_models_get_their_scanner_packs(
     assert main(["init", str(tmp_path)]) == 0
     config = tomlkit.parse((tmp_path / "pyproject.toml").read_text(encoding="utf-8")).unwrap()
     assert config["tool"]["mlgate"]["scan"] == {"packs": ["numpy", "sklearn"]}
+    text = (tmp_path / "pyproject.toml").read_text(encoding="utf-8")
+    assert "[tool.mlgate.scan]\n# The allowlist packs the committed model files need" in text
+    assert 'packs = ["numpy", "sklearn"]\n\n[tool.ruff.lint]' in text
     capsys.readouterr()
     scan = [
         "package",
@@ -226,6 +229,7 @@ def test_the_staging_approval_is_in_the_steps(capsys: pytest.CaptureFixture[str]
 
     [step] = [step for step in MANUAL_STEPS if step.startswith("Approve before")]
     assert "`mlgate approve PKG --env staging --by NAME`" in step
+    assert "one approval of the package, by someone other than its builder" in step
 
 
 def test_a_deeper_indented_layout_keeps_its_indentation(tmp_path: Path) -> None:

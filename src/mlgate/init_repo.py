@@ -62,9 +62,10 @@ MANUAL_STEPS = (
     "pre-commit hooks`, `mlgate / tests and changed-line coverage` and `mlgate / mlgate lint`.",
     "Enable code scanning (Settings > Code security) so the SARIF from `mlgate lint` shows on "
     "pull requests.",
-    "Approve before the first deploy: the starter policy needs one approval for `staging` "
-    "(`mlgate approve PKG --env staging --by NAME`) and two for `production`; set who may "
-    "approve in [tool.mlgate.environments.ENV.approval] (see docs/releases.md).",
+    "Approve before each deploy, to staging too: by default an environment needs one approval "
+    "of the package, by someone other than its builder, given within 24 hours "
+    "(`mlgate approve PKG --env staging --by NAME`); [tool.mlgate.environments.ENV.approval] "
+    "sets approvers, min-approvals, expires, or required = false (see docs/releases.md).",
     "Run `pip install pre-commit && pre-commit install` once in each clone; "
     "`pre-commit autoupdate --freeze` pins the other hook repositories by commit too.",
     "Describe the model package and its environments in [tool.mlgate.package] and "
@@ -173,7 +174,7 @@ def merge_pyproject(root: Path, force: bool) -> Action:
         del starter["tool"]["ruff"]  # ruff reads only that file: `detect` says what to add
     packs = model_packs(root)
     if packs:
-        starter["tool"]["mlgate"]["scan"] = {"packs": packs}
+        starter["tool"]["mlgate"]["scan"] = _scan_table(packs)
     changes = list(_merge(document, starter, force, ""))
     if not changes:
         return Action(PYPROJECT, "unchanged")
@@ -182,6 +183,14 @@ def merge_pyproject(root: Path, force: bool) -> Action:
     if written:
         write_atomic(path, tomlkit.dumps(document))
     return Action(PYPROJECT, _pyproject_verb(current, written), _pyproject_detail(written, kept))
+
+
+def _scan_table(packs: list[str]) -> Table:
+    table = tomlkit.table()
+    table.add(tomlkit.comment("The allowlist packs the committed model files need (mlgate init)."))
+    table.add("packs", packs)
+    table.add(tomlkit.nl())
+    return table
 
 
 def _pyproject_verb(current: str | None, written: list[str]) -> str:
