@@ -30,6 +30,11 @@ def test_nothing_to_check_is_a_warning_not_a_pass(
     code, out, err = lint(capsys, "empty")
     assert (code, out) == (0, "Nothing checked: no Python file or notebook found.\n")
     assert err == "mlgate: warning: no Python file or notebook found in empty\n"
+    code, out, _ = lint(capsys, "--format", "markdown", "empty")
+    assert (code, out) == (
+        0,
+        "### mlgate lint\n\nNothing checked: no Python file or notebook found.\n",
+    )
 
 
 @pytest.mark.parametrize("select", ["", " , "])

@@ -132,6 +132,8 @@ def _property(text: str) -> str:
 
 
 def _markdown(report: Report) -> str:
+    if not report.files:
+        return "### mlgate lint\n\nNothing checked: no Python file or notebook found.\n"
     if not report.violations:
         return f"### mlgate lint\n\nNo findings in {report.files} files checked.\n"
     found, files = len(report.violations), len({v.path for v in report.violations})
