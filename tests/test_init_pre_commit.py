@@ -13,6 +13,7 @@ import joblib
 import numpy as np
 import pytest
 import tomlkit
+import yaml
 from sklearn.linear_model import LogisticRegression
 
 from mlgate.cli import main
@@ -244,3 +245,43 @@ def test_a_deeper_indented_layout_keeps_its_indentation(tmp_path: Path) -> None:
 def test_a_workflow_template_without_a_pin_is_an_error() -> None:
     with pytest.raises(ConfigError, match="the workflow template has no pinned mlgate reference"):
         pin(template_text("pre-commit-config.yaml"), "jobs: {}\n")
+
+
+#: The older layout of some large projects: `-   ` items, a hook list indented oddly, comments
+#: inside a hook.
+WIDE = """\
+repos:
+-   repo: https://github.com/pre-commit/pre-commit-hooks
+    rev: v4.6.0
+    hooks:
+    -   id: check-yaml
+    -   id: end-of-file-fixer
+-   repo: https://github.com/pre-commit/mirrors-mypy
+    rev: v1.10.0
+    hooks:
+     -  id: mypy
+        # the package only, for now
+        args:
+          - --ignore-missing-imports
+        files: mypkg/
+"""
+
+
+def test_a_wide_dash_layout_gets_an_entry_with_its_dash_column(tmp_path: Path) -> None:
+    text, _ = merged(tmp_path, WIDE)
+    assert text == WIDE + "".join(line[2:] + "\n" for line in MLGATE.splitlines())
+    done = subprocess.run(
+        [sys.executable, "-m", "pre_commit", "validate-config", ".pre-commit-config.yaml"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
+
+
+def test_a_missing_hook_joins_an_oddly_indented_hook_list(tmp_path: Path) -> None:
+    existing = WIDE.replace("pre-commit/mirrors-mypy", "mlgate/mlgate").replace(
+        "     -  id: mypy", "     -  id: mlgate"
+    )
+    text, _ = merged(tmp_path, existing)
+    assert text == existing + "     - id: mlgate-scan-models\n"
+    loaded = yaml.safe_load(text)["repos"][1]["hooks"]
+    assert [hook["id"] for hook in loaded] == ["mlgate", "mlgate-scan-models"]

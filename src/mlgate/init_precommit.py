@@ -106,16 +106,23 @@ def _edits(
     if missing and block.url in have:
         yield from _hooks_into(have[block.url], missing, lines)
     elif missing:
-        shift = repos.lc.item(0)[1] - 4  # the template's items start at column 4, after `  - `
+        shift = _dash_column(repos, 0, lines) - 2  # the template's items are `  - repo: ...`
         yield _Edit(_end_of(repos, lines), _reindent(block.text, shift), block.url)
 
 
 def _hooks_into(repo: Any, missing: list[str], lines: list[str]) -> Iterator[_Edit]:
     hooks = repo["hooks"]
-    column = hooks.lc.item(len(hooks) - 1)[1] - 2
+    column = _dash_column(hooks, len(hooks) - 1, lines)
     after = _end_of(hooks, lines)
     text = "".join(f"{' ' * column}- id: {hook}\n" for hook in missing)
     yield _Edit(after, text, f"{_norm(repo['repo'])}: {', '.join(missing)}")
+
+
+def _dash_column(sequence: Any, index: int, lines: list[str]) -> int:
+    """The column of the `-` of item `index`: `- id`, `-   id` and `-  id` all occur."""
+    line, column = (int(n) for n in sequence.lc.item(index))
+    before = lines[line][:column].rstrip()
+    return len(before) - 1 if before.endswith("-") else column - 2
 
 
 def _end_of(sequence: Any, lines: list[str]) -> int:
