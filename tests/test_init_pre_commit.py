@@ -156,6 +156,7 @@ def test_the_merged_configs_are_valid_for_pre_commit(existing: str, tmp_path: Pa
     [
         ("repos: [{repo: local, hooks: []}]\n", "has no block-style `repos:` list to add to"),
         ("default_stages: [commit]\n", "has no block-style `repos:` list to add to"),
+        ("- repo: local\n", "has no block-style `repos:` list to add to"),
     ],
 )
 def test_a_config_it_cannot_extend_is_a_usage_error(
@@ -169,6 +170,23 @@ def test_a_config_it_cannot_extend_is_a_usage_error(
         "docs/github.md)\n"
     )
     assert config.read_text(encoding="utf-8") == existing
+
+
+@pytest.mark.parametrize(
+    "existing",
+    ["repos:\n  - just-a-name\n", "repos:\n  - repo: local\n    hooks: nothing\n",
+     "repos:\n  - repo: local\n    hooks:\n      - mlgate\n"],
+)  # fmt: skip
+def test_an_entry_that_is_not_a_repository_is_a_usage_error(
+    existing: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / ".pre-commit-config.yaml").write_text(existing, encoding="utf-8")
+    assert main(["init", str(tmp_path)]) == 2
+    assert capsys.readouterr().err == (
+        f"mlgate: error: {tmp_path / '.pre-commit-config.yaml'}: every entry of `repos:` must be "
+        "a table with `repo:` and a `hooks:` list of tables; `pre-commit validate-config` shows "
+        "which is not\n"
+    )
 
 
 def test_invalid_yaml_is_reported_and_left_alone(

@@ -13,7 +13,7 @@ hooks and the workflows run the same mlgate, and the pin works before any tag is
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
 from ruamel.yaml import YAML
@@ -71,11 +71,7 @@ def merge(current: str, template: str, where: str) -> Merged:
         [block] = [block for block in blocks(template) if block.url == MLGATE_REPO]
         text = _EMPTY.sub(lambda m: f"repos:{m.group(1)}\n{block.text.rstrip()}", current, 1)
         return Merged(text, (block.url,))
-    if not repos or not hasattr(repos, "lc") or repos.fa.flow_style():
-        raise ConfigError(
-            f"{where} has no block-style `repos:` list to add to; add mlgate's hooks by hand "
-            "(see `mlgate init` in docs/github.md)"
-        )
+    _check_repos(repos, where)
     have = {_norm(repo.get("repo", "")): repo for repo in repos}
     running = {hook.get("id") for repo in repos for hook in repo.get("hooks") or ()}
     lines = current.splitlines(keepends=True)
@@ -146,6 +142,25 @@ def _reindent(text: str, shift: int) -> str:
     return "".join(
         line[-shift:] if line.startswith(" " * -shift) else line for line in text.splitlines(True)
     )
+
+
+def _check_repos(repos: Any, where: str) -> None:
+    """A ConfigError unless `repos` is a block list of repository tables."""
+    if not repos or not hasattr(repos, "lc") or repos.fa.flow_style():
+        raise ConfigError(
+            f"{where} has no block-style `repos:` list to add to; add mlgate's hooks by hand "
+            "(see `mlgate init` in docs/github.md)"
+        )
+    if not all(_is_repo(repo) for repo in repos):
+        raise ConfigError(
+            f"{where}: every entry of `repos:` must be a table with `repo:` and a `hooks:` list "
+            "of tables; `pre-commit validate-config` shows which is not"
+        )
+
+
+def _is_repo(entry: Any) -> bool:
+    hooks = entry.get("hooks", []) if isinstance(entry, Mapping) else None
+    return isinstance(hooks, list) and all(isinstance(hook, Mapping) for hook in hooks)
 
 
 def _norm(url: str) -> str:
