@@ -66,7 +66,7 @@ def blocks(template: str) -> list[Block]:
 def merge(current: str, template: str, where: str) -> Merged:
     """`current` with mlgate's hooks added (one insertion at most)."""
     data = _load(current, where)
-    repos = data.get("repos") if hasattr(data, "get") else None
+    repos: Any = data.get("repos") if hasattr(data, "get") else None
     if repos == [] and _EMPTY.search(current):
         [block] = [block for block in blocks(template) if block.url == MLGATE_REPO]
         text = _EMPTY.sub(lambda m: f"repos:{m.group(1)}\n{block.text.rstrip()}", current, 1)
