@@ -12,8 +12,10 @@ import tarfile
 import venv
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from workspace import git, write
 
@@ -204,3 +206,55 @@ def test_a_source_tree_that_was_never_installed_says_0_0_0(tmp_path: Path) -> No
     # -S: no site-packages, so no installed distribution of mlgate is visible.
     done = run(sys.executable, "-I", "-S", "-c", probe, ROOT / "src", cwd=tmp_path)
     assert (done.returncode, done.stdout, done.stderr) == (0, "0.0.0\n", "")
+
+
+def publish_steps() -> dict[str, Any]:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text("utf-8"))
+    return {step["name"]: step for step in workflow["jobs"]["build"]["steps"]}
+
+
+@pytest.mark.slow
+def test_the_publish_checks_pass_on_a_tagged_build(tmp_path: Path) -> None:
+    """The publish workflow's own check and smoke-test scripts, run on a build of a v9.8.7 tag."""
+    source = clone(tmp_path)
+    git(source, "tag", "v9.8.7")
+    build = "from hatchling.build import build_sdist as s, build_wheel as w; s('dist'); w('dist')"
+    done = run(sys.executable, "-c", build, cwd=source)
+    assert done.returncode == 0, done.stderr
+    steps = publish_steps()
+    env = {"TAG": "v9.8.7", "RUNNER_TEMP": str(tmp_path)}
+    for name in (
+        "Check that the version is the tag",
+        "Install the wheel in a fresh environment and run it",
+    ):
+        script = steps[name]["run"]
+        done = run(
+            "bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script, cwd=source, **env
+        )
+        assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
+    assert (
+        run(tmp_path / "smoke" / "bin" / "mlgate", "--version", cwd=tmp_path).stdout
+        == "mlgate 9.8.7\n"
+    )
+
+
+def test_the_publish_workflow_runs_on_version_tags_with_least_privilege() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text("utf-8"))
+    assert workflow[True] == {"push": {"tags": ["v[0-9]+.[0-9]+.[0-9]+*"]}}  # YAML 1.1: on is True
+    build, publish = workflow["jobs"]["build"], workflow["jobs"]["publish"]
+    assert (build["permissions"], publish["permissions"]) == (
+        {"contents": "read"},
+        {"id-token": "write"},
+    )
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["needs"] == "build"
+    names = [
+        step["with"]["name"]
+        for step in [*build["steps"], *publish["steps"]]
+        if step.get("uses", "").startswith(
+            ("actions/upload-artifact@", "actions/download-artifact@")
+        )
+    ]
+    assert names == ["dist", "dist"]
+    assert publish["steps"][-1]["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert "password" not in publish["steps"][-1].get("with", {})
