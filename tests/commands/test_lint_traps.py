@@ -65,7 +65,13 @@ def test_an_empty_changed_since_is_a_usage_error(
 
 @pytest.mark.parametrize(
     ("output", "paths"),
-    [("bad.py", ["bad.py"]), ("pkg/new.py", ["pkg"]), ("pkg/new.py", ["."]), ("pkg", ["pkg"])],
+    [
+        ("bad.py", ["bad.py"]),
+        ("pkg/new.py", ["pkg"]),
+        ("pkg/new.py", ["."]),
+        ("pkg", ["pkg"]),
+        ("bad.py", ["-", "--stdin-filename", "bad.py"]),
+    ],
 )
 def test_output_refuses_to_overwrite_an_input(
     output: str, paths: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -213,7 +213,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
     if args.quiet and args.verbose:
         raise UsageError("--quiet and --verbose contradict each other: pick one")
     _check_stdin(args)
-    if args.output is not None and _is_input(args.output, args.paths):
+    inputs = [*args.paths, *([args.stdin_filename] if args.stdin_filename else [])]
+    if args.output is not None and _is_input(args.output, inputs):
         raise UsageError(
             f"--output {args.output} is a file being linted: write the report to another "
             "file, e.g. --output mlgate-report.txt"
