@@ -87,7 +87,7 @@ def test_hooks_are_added_to_a_flush_layout_keeping_everything(tmp_path: Path) ->
         Action(
             ".pre-commit-config.yaml",
             "updated",
-            "added https://github.com/mlgate/mlgate, kept yours",
+            "added mlgate's hooks mlgate, mlgate-scan-models, pinned by commit; kept your hooks",
         )
         in actions
     )
@@ -117,7 +117,7 @@ def test_a_missing_hook_joins_the_teams_own_mlgate_entry(tmp_path: Path) -> None
         Action(
             ".pre-commit-config.yaml",
             "updated",
-            "added https://github.com/mlgate/mlgate: mlgate-scan-models, kept yours",
+            "added mlgate-scan-models to your mlgate entry; kept your hooks",
         )
         in actions
     )

@@ -70,7 +70,7 @@ def merge(current: str, template: str, where: str) -> Merged:
     if repos == [] and _EMPTY.search(current):
         [block] = [block for block in blocks(template) if block.url == MLGATE_REPO]
         text = _EMPTY.sub(lambda m: f"repos:{m.group(1)}\n{block.text.rstrip()}", current, 1)
-        return Merged(text, (block.url,))
+        return Merged(text, (f"mlgate's hooks {', '.join(block.hooks)}, pinned by commit",))
     _check_repos(repos, where)
     have = {_norm(repo.get("repo", "")): repo for repo in repos}
     running = {hook.get("id") for repo in repos for hook in repo.get("hooks") or ()}
@@ -103,7 +103,8 @@ def _edits(
         yield from _hooks_into(have[block.url], missing, lines)
     elif missing:
         shift = _dash_column(repos, 0, lines) - 2  # the template's items are `  - repo: ...`
-        yield _Edit(_end_of(repos, lines), _reindent(block.text, shift), block.url)
+        label = f"mlgate's hooks {', '.join(missing)}, pinned by commit"
+        yield _Edit(_end_of(repos, lines), _reindent(block.text, shift), label)
 
 
 def _hooks_into(repo: Any, missing: list[str], lines: list[str]) -> Iterator[_Edit]:
@@ -111,7 +112,7 @@ def _hooks_into(repo: Any, missing: list[str], lines: list[str]) -> Iterator[_Ed
     column = _dash_column(hooks, len(hooks) - 1, lines)
     after = _end_of(hooks, lines)
     text = "".join(f"{' ' * column}- id: {hook}\n" for hook in missing)
-    yield _Edit(after, text, f"{_norm(repo['repo'])}: {', '.join(missing)}")
+    yield _Edit(after, text, f"{', '.join(missing)} to your mlgate entry")
 
 
 def _dash_column(sequence: Any, index: int, lines: list[str]) -> int:

@@ -112,7 +112,7 @@ def merge_pre_commit(root: Path) -> Action:
     if not merged.added:
         return Action(PRE_COMMIT, "unchanged", "it already runs mlgate's hooks")
     write_atomic(path, merged.text)
-    return Action(PRE_COMMIT, "updated", "added " + "; ".join(merged.added) + ", kept yours")
+    return Action(PRE_COMMIT, "updated", "added " + "; ".join(merged.added) + "; kept your hooks")
 
 
 def model_packs(root: Path) -> list[str]:
