@@ -222,8 +222,10 @@ def test_the_publish_checks_pass_on_a_tagged_build(tmp_path: Path) -> None:
     done = run(sys.executable, "-c", build, cwd=source)
     assert done.returncode == 0, done.stderr
     steps = publish_steps()
-    env = {"TAG": "v9.8.7", "RUNNER_TEMP": str(tmp_path)}
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # `python` is ours
+    env = {"TAG": "v9.8.7", "RUNNER_TEMP": str(tmp_path), "PATH": path}
     for name in (
+        "Check the metadata and the long description",
         "Check that the version is the tag",
         "Install the wheel in a fresh environment and run it",
     ):
