@@ -3,14 +3,19 @@ pre-commit hook run by a real pre-commit."""
 
 from __future__ import annotations
 
+import importlib.metadata
 import os
+import shutil
 import subprocess
 import sys
+import tarfile
 import venv
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from workspace import git, write
 
@@ -101,3 +106,157 @@ def test_pre_commit_hook_fails_then_passes(tmp_path: Path) -> None:
     second = run(*command, cwd=project, PRE_COMMIT_HOME=home)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "mlgate lint" in second.stdout
+
+
+def test_the_wheel_carries_the_license_and_py_typed(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        [license_file] = [n for n in names if n.endswith(".dist-info/licenses/LICENSE")]
+        [metadata] = [n for n in names if n.endswith(".dist-info/METADATA")]
+        assert archive.read(license_file) == (ROOT / "LICENSE").read_bytes()
+        assert archive.read("mlgate/py.typed") == b""
+        fields = archive.read(metadata).decode().split("\n\n")[0].splitlines()
+    assert "License-Expression: MIT" in fields
+    assert "License-File: LICENSE" in fields
+    assert "Project-URL: Source, https://github.com/mlgate/mlgate" in fields
+    assert (
+        "Project-URL: Changelog, https://github.com/mlgate/mlgate/blob/main/CHANGELOG.md" in fields
+    )
+
+
+def test_the_sdist_carries_the_license_and_the_docs(tmp_path: Path) -> None:
+    build = "import sys; from hatchling.build import build_sdist; print(build_sdist(sys.argv[1]))"
+    done = run(sys.executable, "-c", build, tmp_path, cwd=ROOT)
+    assert done.returncode == 0, done.stderr
+    with tarfile.open(tmp_path / done.stdout.strip()) as archive:
+        names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    assert {
+        "LICENSE",
+        "CHANGELOG.md",
+        "mkdocs.yml",
+        "docs/index.md",
+        "src/mlgate/py.typed",
+    } <= names
+
+
+def clone(tmp_path: Path) -> Path:
+    """A fresh clone of this repository's committed history, without its tags."""
+    target = tmp_path / "clone"
+    done = run("git", "clone", "-q", "--no-tags", ROOT, target, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    return target
+
+
+def built_version(source: Path, out: Path) -> str:
+    """The version of the wheel pip builds from `source`, as its file name says."""
+    out.mkdir()
+    done = run(sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
+               "-w", out, source, cwd=out)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    [built] = out.glob("mlgate-*.whl")
+    return built.name.split("-")[1]
+
+
+@pytest.mark.slow
+def test_the_version_is_the_git_tag(tmp_path: Path) -> None:
+    source = clone(tmp_path)
+    git(source, "tag", "v9.8.7")
+    assert built_version(source, tmp_path / "tagged") == "9.8.7"
+
+
+@pytest.mark.slow
+def test_a_clone_without_tags_builds_a_development_version(tmp_path: Path) -> None:
+    source = clone(tmp_path)
+    commits = git(source, "rev-list", "--count", "HEAD").strip()
+    short = git(source, "rev-parse", "--short=9", "HEAD").strip()
+    version = built_version(source, tmp_path / "untagged")
+    assert version == f"0.0.1.dev{commits}+g{short}"
+
+
+@pytest.mark.slow
+def test_a_copy_without_git_builds_the_fallback_version(tmp_path: Path) -> None:
+    source = clone(tmp_path)
+    shutil.rmtree(source / ".git")
+    assert built_version(source, tmp_path / "plain") == "0.0.0"
+
+
+@pytest.mark.slow
+def test_the_hook_runs_once_and_prints_one_summary(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    git(tmp_path, "init", "-q", "project")
+    write(project, {f"pkg/m{n}.py": GOOD for n in range(40)})
+    git(project, "add", ".")
+    command = (sys.executable, "-m", "pre_commit", "try-repo", ROOT, "mlgate", "--all-files")
+    done = run(*command, "--verbose", cwd=project, PRE_COMMIT_HOME=str(tmp_path / "home"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.count("All checks passed") == 1
+    assert "All checks passed (40 files checked).\n" in done.stdout
+
+
+def test_the_version_comes_from_the_installed_metadata() -> None:
+    import mlgate
+
+    assert mlgate.__version__ == importlib.metadata.version("mlgate")
+    with pytest.raises(AttributeError, match="module 'mlgate' has no attribute 'nothing'"):
+        _ = mlgate.nothing
+
+
+def test_a_source_tree_that_was_never_installed_says_0_0_0(tmp_path: Path) -> None:
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); import mlgate; print(mlgate.__version__)"
+    # -S: no site-packages, so no installed distribution of mlgate is visible.
+    done = run(sys.executable, "-I", "-S", "-c", probe, ROOT / "src", cwd=tmp_path)
+    assert (done.returncode, done.stdout, done.stderr) == (0, "0.0.0\n", "")
+
+
+def publish_steps() -> dict[str, Any]:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text("utf-8"))
+    return {step["name"]: step for step in workflow["jobs"]["build"]["steps"]}
+
+
+@pytest.mark.slow
+def test_the_publish_checks_pass_on_a_tagged_build(tmp_path: Path) -> None:
+    """The publish workflow's own check and smoke-test scripts, run on a build of a v9.8.7 tag."""
+    source = clone(tmp_path)
+    git(source, "tag", "v9.8.7")
+    build = "from hatchling.build import build_sdist as s, build_wheel as w; s('dist'); w('dist')"
+    done = run(sys.executable, "-c", build, cwd=source)
+    assert done.returncode == 0, done.stderr
+    steps = publish_steps()
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"  # `python` is ours
+    env = {"TAG": "v9.8.7", "RUNNER_TEMP": str(tmp_path), "PATH": path}
+    for name in (
+        "Check the metadata and the long description",
+        "Check that the version is the tag",
+        "Install the wheel in a fresh environment and run it",
+    ):
+        script = steps[name]["run"]
+        done = run(
+            "bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script, cwd=source, **env
+        )
+        assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
+    assert (
+        run(tmp_path / "smoke" / "bin" / "mlgate", "--version", cwd=tmp_path).stdout
+        == "mlgate 9.8.7\n"
+    )
+
+
+def test_the_publish_workflow_runs_on_version_tags_with_least_privilege() -> None:
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "publish.yml").read_text("utf-8"))
+    assert workflow[True] == {"push": {"tags": ["v[0-9]+.[0-9]+.[0-9]+*"]}}  # YAML 1.1: on is True
+    build, publish = workflow["jobs"]["build"], workflow["jobs"]["publish"]
+    assert (build["permissions"], publish["permissions"]) == (
+        {"contents": "read"},
+        {"id-token": "write"},
+    )
+    assert publish["environment"]["name"] == "pypi"
+    assert publish["needs"] == "build"
+    names = [
+        step["with"]["name"]
+        for step in [*build["steps"], *publish["steps"]]
+        if step.get("uses", "").startswith(
+            ("actions/upload-artifact@", "actions/download-artifact@")
+        )
+    ]
+    assert names == ["dist", "dist"]
+    assert publish["steps"][-1]["uses"].startswith("pypa/gh-action-pypi-publish@")
+    assert "password" not in publish["steps"][-1].get("with", {})

@@ -10,7 +10,15 @@ import pytest
 import tomlkit
 
 from mlgate.cli import main
-from mlgate.init_repo import FILES, MANUAL_STEPS, Action, init_repo, template_text
+from mlgate.init_repo import (
+    FILES,
+    MANUAL_STEPS,
+    PRE_COMMIT,
+    Action,
+    init_repo,
+    pre_commit_template,
+    template_text,
+)
 
 EXISTING_PYPROJECT = """\
 # Our project.
@@ -54,7 +62,8 @@ def test_init_writes_every_template_into_an_empty_repository(
     files = written(tmp_path)
     assert sorted(files) == sorted([*FILES, "pyproject.toml"])
     for dest, source in FILES.items():
-        assert files[dest] == template_text(source)
+        expected = pre_commit_template() if dest == PRE_COMMIT else template_text(source)
+        assert files[dest] == expected
     mlgate = tomlkit.parse(files["pyproject.toml"]).unwrap()["tool"]["mlgate"]
     assert mlgate["max-function-lines"] == 20
     assert mlgate["profiles"]["production"]["paths"] == ["src/**"]
@@ -151,21 +160,22 @@ def test_force_sets_the_template_values(tmp_path: Path) -> None:
     assert tomlkit.parse(text).unwrap()["tool"]["mlgate"]["max-function-lines"] == 20
 
 
-def test_a_changed_file_is_kept_unless_forced(
+def test_a_changed_workflow_is_kept_unless_forced(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = tmp_path / ".pre-commit-config.yaml"
-    config.write_text("repos: []\n", encoding="utf-8")
+    workflow = tmp_path / ".github" / "workflows" / "mlgate-pr.yml"
+    workflow.parent.mkdir(parents=True)
+    workflow.write_text("on: push\n", encoding="utf-8")
     assert main(["init", str(tmp_path)]) == 0
-    assert config.read_text(encoding="utf-8") == "repos: []\n"
+    assert workflow.read_text(encoding="utf-8") == "on: push\n"
     out = capsys.readouterr().out
     assert (
-        "  kept      .pre-commit-config.yaml: it differs from the template; "
+        "  kept      .github/workflows/mlgate-pr.yml: it differs from the template; "
         "--force replaces it\n" in out
     )
     assert main(["init", "--force", str(tmp_path)]) == 0
-    assert config.read_text(encoding="utf-8") == template_text("pre-commit-config.yaml")
-    assert "  replaced  .pre-commit-config.yaml\n" in capsys.readouterr().out
+    assert workflow.read_text(encoding="utf-8") == template_text("workflows/mlgate-pr.yml")
+    assert "  replaced  .github/workflows/mlgate-pr.yml\n" in capsys.readouterr().out
 
 
 def test_the_production_profile_follows_the_layout(

@@ -8,7 +8,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from mlgate.init_repo import FILES
+from mlgate.init_repo import FILES, PRE_COMMIT, pre_commit_template
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,5 +44,8 @@ def test_init_works_from_an_installed_wheel(tmp_path: Path) -> None:
     )
     assert done.stdout.splitlines()[0] == str(site / "mlgate" / "__init__.py")
     for dest, source in FILES.items():
-        assert (repo / dest).read_bytes() == (ROOT / "templates" / source).read_bytes()
+        if dest == PRE_COMMIT:  # mlgate's hooks pinned to the commit the workflows use
+            assert (repo / dest).read_text("utf-8") == pre_commit_template()
+        else:
+            assert (repo / dest).read_bytes() == (ROOT / "templates" / source).read_bytes()
     assert "[tool.mlgate.profiles.production]" in (repo / "pyproject.toml").read_text()

@@ -8,6 +8,7 @@ with tomlkit, which keeps the rest of the file, its formatting and its comments,
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -19,7 +20,11 @@ from tomlkit.container import Container
 from tomlkit.items import Table
 
 from mlgate.errors import ConfigError, UsageError
+from mlgate.init_precommit import merge, pin
 from mlgate.linters.atomic import write_atomic
+from mlgate.linters.vcs import git
+from mlgate.pipelines.config import ScanConfig
+from mlgate.pipelines.scan import build_policy, scan_file, suggest_pack
 
 
 class Action(NamedTuple):
@@ -43,6 +48,9 @@ FILES = {
     ".pre-commit-config.yaml": "pre-commit-config.yaml",
 }
 PYPROJECT = "pyproject.toml"
+PRE_COMMIT = ".pre-commit-config.yaml"
+#: Model files the `mlgate-scan-models` hook scans (its `files:` in .pre-commit-hooks.yaml).
+MODEL_FILES = re.compile(r"\.(pkl|pickle|joblib|pt|pth|ckpt|bin|sav|dill|p|npy|npz)$")
 #: Lists in the starter pyproject.toml that are merged item by item into the team's own.
 _UNION_KEYS = frozenset({"tool.ruff.lint.external"})
 _RUFF_FILES = (".ruff.toml", "ruff.toml")
@@ -54,7 +62,12 @@ MANUAL_STEPS = (
     "pre-commit hooks`, `mlgate / tests and changed-line coverage` and `mlgate / mlgate lint`.",
     "Enable code scanning (Settings > Code security) so the SARIF from `mlgate lint` shows on "
     "pull requests.",
-    "Run `pip install pre-commit && pre-commit install` once in each clone.",
+    "Approve before each deploy, to staging too: by default an environment needs one approval "
+    "of the package, by someone other than its builder, given within 24 hours "
+    "(`mlgate approve PKG --env staging --by NAME`); [tool.mlgate.environments.ENV.approval] "
+    "sets approvers, min-approvals, expires, or required = false (see docs/releases.md).",
+    "Run `pip install pre-commit && pre-commit install` once in each clone; "
+    "`pre-commit autoupdate --freeze` pins the other hook repositories by commit too.",
     "Describe the model package and its environments in [tool.mlgate.package] and "
     "[tool.mlgate.environments] (see docs/releases.md).",
     "To sign the release ledger, create the repository secret MLGATE_LEDGER_KEY (`python -c "
@@ -72,9 +85,48 @@ def init_repo(root: Path, force: bool = False) -> list[Action]:
     """Write the templates into the repository at `root`; return what was done per file."""
     if not root.is_dir():
         raise UsageError(f"{root} is not a folder; pass the root of your repository")
-    actions = [_write_template(root, dest, source, force) for dest, source in FILES.items()]
+    actions = [
+        _write_template(root, dest, source, force)
+        for dest, source in FILES.items()
+        if dest != PRE_COMMIT
+    ]
+    actions.append(merge_pre_commit(root))
     actions.append(merge_pyproject(root, force))
     return actions
+
+
+def pre_commit_template() -> str:
+    """The pre-commit template, mlgate's hooks pinned to the workflows' commit."""
+    workflow = template_text(FILES[".github/workflows/mlgate-pr.yml"])
+    return pin(template_text(FILES[PRE_COMMIT]), workflow)
+
+
+def merge_pre_commit(root: Path) -> Action:
+    """Write the pre-commit template, or add mlgate's hooks to the team's own file."""
+    path, template = root / PRE_COMMIT, pre_commit_template()
+    current = _read(path)
+    if current is None:
+        write_atomic(path, template)
+        return Action(PRE_COMMIT, "wrote")
+    merged = merge(current, template, str(path))
+    if not merged.added:
+        return Action(PRE_COMMIT, "unchanged", "it already runs mlgate's hooks")
+    write_atomic(path, merged.text)
+    return Action(PRE_COMMIT, "updated", "added " + "; ".join(merged.added) + "; kept your hooks")
+
+
+def model_packs(root: Path) -> list[str]:
+    """The scanner packs the committed model files need, found by scanning them."""
+    listed = git(["ls-files", "-z"], root)
+    names = listed.stdout.split("\0") if listed.returncode == 0 else []
+    policy = build_policy(ScanConfig())
+    packs = {
+        suggest_pack(*name.rsplit(".", 1))
+        for file in names
+        if MODEL_FILES.search(file) and (root / file).is_file()
+        for name in scan_file(root / file, policy).globals
+    }
+    return sorted(pack for pack in packs if pack)
 
 
 def detect(root: Path) -> list[str]:
@@ -120,6 +172,9 @@ def merge_pyproject(root: Path, force: bool) -> Action:
     starter["tool"]["mlgate"]["profiles"]["production"]["paths"] = _production_paths(root)
     if _ruff_file(root) is not None:
         del starter["tool"]["ruff"]  # ruff reads only that file: `detect` says what to add
+    packs = model_packs(root)
+    if packs:
+        starter["tool"]["mlgate"]["scan"] = _scan_table(packs)
     changes = list(_merge(document, starter, force, ""))
     if not changes:
         return Action(PYPROJECT, "unchanged")
@@ -128,6 +183,14 @@ def merge_pyproject(root: Path, force: bool) -> Action:
     if written:
         write_atomic(path, tomlkit.dumps(document))
     return Action(PYPROJECT, _pyproject_verb(current, written), _pyproject_detail(written, kept))
+
+
+def _scan_table(packs: list[str]) -> Table:
+    table = tomlkit.table()
+    table.add(tomlkit.comment("The allowlist packs the committed model files need (mlgate init)."))
+    table.add("packs", packs)
+    table.add(tomlkit.nl())
+    return table
 
 
 def _pyproject_verb(current: str | None, written: list[str]) -> str:

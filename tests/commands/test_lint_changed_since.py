@@ -74,7 +74,9 @@ def test_nothing_changed_nothing_checked(
     feature: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["lint", "--changed-since", "main"]) == 0
-    assert capsys.readouterr().out == "All checks passed (0 files checked).\n"
+    out, err = capsys.readouterr()
+    assert out == "Nothing checked: no Python file or notebook found.\n"
+    assert err == "mlgate: warning: no Python file or notebook changed since main in .\n"
 
 
 def test_shallow_clone_without_the_base(

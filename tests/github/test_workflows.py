@@ -33,12 +33,16 @@ import pytest
 import yaml
 from local_runner import load_yaml
 
-from mlgate import __version__
 from mlgate.cli import build_parser, main
 from mlgate.errors import MlgateError
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "src" / "mlgate" / "templates"
+#: The pins' version comments name the last release: CHANGELOG.md's newest version heading (the
+#: package's own version comes from the git tag and is a development version between releases).
+[RELEASED] = re.findall(r"^## (\d+\.\d+\.\d+)$", (ROOT / "CHANGELOG.md").read_text("utf-8"), re.M)[
+    :1
+]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 CALLERS = sorted((TEMPLATES / "workflows").glob("*.yml"))
 ACTIONS = sorted((ROOT / "pipelines").glob("*/action.yml"))
@@ -440,7 +444,7 @@ def test_own_references_carry_the_package_version() -> None:
     for path in ALL_YAML:
         for line in uses_lines(path):
             if line.startswith("mlgate/mlgate/"):
-                assert line.endswith(f"# v{__version__}"), f"{path}: {line}"
+                assert line.endswith(f"# v{RELEASED}"), f"{path}: {line}"
 
 
 def repin(paths: list[Path]) -> int:
@@ -498,7 +502,7 @@ def test_the_pre_commit_template_is_valid_and_pins_every_repo() -> None:
     }
     for repo in repos:
         assert re.fullmatch(r"v?\d+\.\d+\.\d+", repo["rev"]), repo
-    assert repos[0]["rev"] == f"v{__version__}"
+    assert repos[0]["rev"] == f"v{RELEASED}"
 
 
 @pytest.mark.parametrize("hook", template_hooks())

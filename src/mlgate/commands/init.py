@@ -1,4 +1,4 @@
-"""`mlgate init`: write the workflows, pre-commit hooks and `[tool.mlgate]` into a repository."""
+"""`mlgate init`: write the workflows, add the pre-commit hooks and merge `[tool.mlgate]`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="replace files and [tool.mlgate] values that differ from the templates",
+        help="replace workflow files and [tool.mlgate] values that differ from the templates "
+        "(.pre-commit-config.yaml is always merged, never replaced)",
     )
 
 

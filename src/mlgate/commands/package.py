@@ -21,23 +21,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `build`, `scan` and `verify` verbs."""
     verbs = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=type(parser))
     verbs.required = True
-    build = verbs.add_parser("build", help="build dist/<name>-<version>.mlpkg, print its digest")
+    _add_build(
+        verbs.add_parser("build", help="build <out>/<name>-<version>.mlpkg, print its digest")
+    )
+    scan = verbs.add_parser("scan", help="scan model files or folders for unsafe pickles")
+    scan.add_argument("paths", nargs="+", type=Path, metavar="PATH", help="model files or folders")
+    scan.add_argument("--allow", action="append", default=[], metavar="PACK", help="enable a pack")
+    scan.add_argument("--config", type=Path, metavar="PYPROJECT", help="pyproject.toml to use")
+    scan.add_argument("--format", choices=("text", "json"), default="text", help="report format")
+    scan.set_defaults(run=run_scan)
+    verify = verbs.add_parser("verify", help="re-hash every file of a package")
+    verify.add_argument("package", type=Path, metavar="PKG", help="the .mlpkg file")
+    verify.set_defaults(run=run_verify)
+
+
+def _add_build(build: argparse.ArgumentParser) -> None:
     build.add_argument("--config", type=Path, metavar="PYPROJECT", help="pyproject.toml to use")
-    build.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: out)")
-    build.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
+    build.add_argument(
+        "--out", type=Path, metavar="DIR",
+        help="output folder (default: [tool.mlgate.package] out, else dist)",
+    )  # fmt: skip
+    build.add_argument(
+        "--meta", action="append", default=[], metavar="KEY=VALUE",
+        help="record KEY=VALUE in the manifest (repeatable)",
+    )  # fmt: skip
     build.add_argument("--metrics", type=Path, metavar="FILE.json", help="metrics to record")
     build.add_argument("--builder", help="who builds (default: $MLGATE_BUILDER, $USER...)")
     build.add_argument("--github-output", action="store_true", help="append to $GITHUB_OUTPUT")
     build.set_defaults(run=run_build)
-    scan = verbs.add_parser("scan", help="scan model files or folders for unsafe pickles")
-    scan.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    scan.add_argument("--allow", action="append", default=[], metavar="PACK", help="enable a pack")
-    scan.add_argument("--config", type=Path, metavar="PYPROJECT", help="pyproject.toml to use")
-    scan.add_argument("--format", choices=("text", "json"), default="text")
-    scan.set_defaults(run=run_scan)
-    verify = verbs.add_parser("verify", help="re-hash every file of a package")
-    verify.add_argument("package", type=Path, metavar="PKG")
-    verify.set_defaults(run=run_verify)
 
 
 def run(args: argparse.Namespace) -> int:  # pragma: no cover - argparse dispatches to the verb

@@ -16,7 +16,9 @@ _FORMATS = {"json": history.as_json, "markdown": history.as_markdown, "table": h
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """--env, --format, --limit, --config."""
     parser.add_argument("--env", required=True, help="environment name")
-    parser.add_argument("--format", choices=sorted(_FORMATS), default="table")
+    parser.add_argument(
+        "--format", choices=sorted(_FORMATS), default="table", help="output format (default: table)"
+    )
     parser.add_argument("--limit", type=int, default=0, help="show only the N newest (0: all)")
     parser.add_argument("--config", type=Path, help="pyproject.toml to read")
 

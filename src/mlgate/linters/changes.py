@@ -63,6 +63,10 @@ class ChangeSet(NamedTuple):
         return self.files.get(relative.as_posix())
 
 
+#: `~N`, `^N` or `@{N}` after a ref: a commit counted back from it.
+_RELATIVE = re.compile(r"[~^]|@\{[0-9]+\}")
+
+
 def changed_since(ref: str, cwd: Path) -> ChangeSet:
     """Lines added or changed in the work tree at `cwd` since the merge base of `ref` and HEAD."""
     root = repo_root(cwd)
@@ -80,10 +84,7 @@ def changed_since(ref: str, cwd: Path) -> ChangeSet:
 def merge_base(ref: str, root: Path) -> str:
     """The merge base of `ref` and HEAD, or a UsageError saying what to fetch."""
     if git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], root).returncode != 0:
-        raise UsageError(
-            f"--changed-since {ref}: no such commit in this clone; fetch it "
-            f"(`git fetch origin {_branch(ref)}`) or check out with `fetch-depth: 0`"
-        )
+        raise UsageError(f"--changed-since {ref}: {_missing_commit(ref, root)}")
     result = git(["merge-base", ref, "HEAD"], root)
     if result.returncode == 0:
         return result.stdout.strip()
@@ -92,6 +93,23 @@ def merge_base(ref: str, root: Path) -> str:
     raise UsageError(
         f"--changed-since {ref}: no merge base with HEAD ({why}); fetch the history "
         f"with `fetch-depth: 0` in actions/checkout or `git fetch origin {_branch(ref)}`"
+    )
+
+
+def _missing_commit(ref: str, root: Path) -> str:
+    """Why `ref` names no commit, and what to do about it."""
+    if git(["rev-parse", "--verify", "--quiet", "HEAD"], root).returncode != 0:
+        return "this repository has no commit yet; commit once, then lint what changed since"
+    relative = _RELATIVE.search(ref)
+    if relative:
+        return (
+            f"no such commit: the history of {ref[: relative.start()] or 'HEAD'} in this clone is "
+            "shorter than that; with a shallow clone, fetch more (`git fetch --deepen N` or "
+            "`fetch-depth: 0`), else name an older commit"
+        )
+    return (
+        f"no such commit in this clone; fetch it (`git fetch origin {_branch(ref)}`) or check "
+        "out with `fetch-depth: 0`"
     )
 
 

@@ -1,12 +1,15 @@
 """Turning findings into text for people, JSON for scripts, SARIF for code scanning, workflow
-annotations for GitHub Actions, and a markdown table for a job summary.
+annotations for GitHub Actions, a markdown table for a job summary, a GitLab Code Quality report
+and JUnit XML for the CI systems that read test reports.
 
 Every renderer takes a `Report` and returns the whole text.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -32,6 +35,7 @@ class Report(NamedTuple):
     rules: Mapping[str, RuleInfo]
     color: bool = False
     statistics: bool = False
+    summary: bool = True
 
 
 def render(report: Report, fmt: str) -> str:
@@ -55,7 +59,8 @@ def _text(report: Report) -> str:
         lines = [f"{n:>6}  {code}  {_name(report, code)}" for code, n in counts(report.violations)]
     else:
         lines = [_text_line(v, report.color) for v in report.violations]
-    return "\n".join([*lines, _summary(report)]) + "\n"
+    lines += [_summary(report)] if report.summary else []
+    return "".join(line + "\n" for line in lines)
 
 
 def _text_line(v: Violation, color: bool) -> str:
@@ -73,6 +78,8 @@ def _position(v: Violation) -> str:
 
 def _summary(report: Report) -> str:
     checked = f"{report.files} file{'s' if report.files != 1 else ''} checked"
+    if not report.files:
+        return "Nothing checked: no Python file or notebook found."
     if not report.violations:
         return f"All checks passed ({checked})."
     found, files = len(report.violations), len({v.path for v in report.violations})
@@ -125,6 +132,8 @@ def _property(text: str) -> str:
 
 
 def _markdown(report: Report) -> str:
+    if not report.files:
+        return "### mlgate lint\n\nNothing checked: no Python file or notebook found.\n"
     if not report.violations:
         return f"### mlgate lint\n\nNo findings in {report.files} files checked.\n"
     found, files = len(report.violations), len({v.path for v in report.violations})
@@ -220,11 +229,60 @@ def _sarif_location(v: Violation) -> dict[str, Any]:
     return {"artifactLocation": artifact, "region": region}
 
 
+def _gitlab(report: Report) -> str:
+    """GitLab Code Quality: the subset of the Code Climate format GitLab reads."""
+    seen: Counter[str] = Counter()
+    issues = []
+    for v in report.violations:
+        identity = f"{v.path}\0{v.code}\0{v.message}"
+        seen[identity] += 1  # identical findings in one file stay distinct, in order
+        digest = hashlib.sha256(f"{identity}\0{seen[identity]}".encode()).hexdigest()
+        issues.append({
+            "description": f"{v.code} {v.message}",
+            "check_name": v.code,
+            "fingerprint": digest,
+            "severity": "major",
+            "location": {"path": v.path, "lines": {"begin": v.line}},
+        })  # fmt: skip
+    return json.dumps(issues, indent=2) + "\n"
+
+
+def _junit(report: Report) -> str:
+    """JUnit XML: one test suite per file with findings, one failed test case per finding."""
+    by_file: dict[str, list[Violation]] = {}
+    for v in report.violations:
+        by_file.setdefault(v.path, []).append(v)
+    found = str(len(report.violations))
+    root = ET.Element("testsuites", name="mlgate", tests=found, failures=found, errors="0")
+    for path, violations in by_file.items():
+        count = str(len(violations))
+        suite = ET.SubElement(root, "testsuite", name=path, tests=count, failures=count, errors="0")
+        for v in violations:
+            _junit_case(suite, report, v)
+    if not by_file:
+        suite = ET.SubElement(root, "testsuite", name="mlgate", tests="1", failures="0", errors="0")
+        ET.SubElement(suite, "testcase", name=f"{report.files} files checked", classname="mlgate")
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, "unicode") + "\n"
+
+
+def _junit_case(suite: ET.Element, report: Report, v: Violation) -> None:
+    where = f"{v.path}:{_position(v)}"
+    case = ET.SubElement(
+        suite, "testcase", name=f"{v.code} {_name(report, v.code)} at {where}",
+        classname=v.path, file=v.path, line=str(v.line),
+    )  # fmt: skip
+    failure = ET.SubElement(case, "failure", message=v.message, type=v.code)
+    failure.text = f"{where}: {v.code} {v.message}"
+
+
 RENDERERS: dict[str, Callable[[Report], str]] = {
     "text": _text,
     "json": _json,
     "sarif": _sarif,
     "github": _github,
     "markdown": _markdown,
+    "gitlab": _gitlab,
+    "junit": _junit,
 }
 FORMATS = tuple(RENDERERS)
