@@ -142,25 +142,27 @@ def sandbox_argv(bwrap: str, release: Path, hide: Sequence[Path]) -> list[str]:
 
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:
+    """Copy `source` to `sink` until `source` ends, then pass the end on (half-close)."""
     try:
         while data := source.recv(_CHUNK):
             sink.sendall(data)
-    except OSError:  # the other side went away: the connection is over either way
-        pass
-    finally:
-        sink.close()
-        source.close()
+        sink.shutdown(socket.SHUT_WR)
+    except OSError:  # a side went away: this direction is over; the other one ends on its own
+        return
 
 
 def _relay(client: socket.socket, port: int) -> None:
-    try:
-        upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
-    except OSError:  # the server does not listen (yet): the client sees the connection close
-        client.close()
-        return
-    upstream.settimeout(None)
-    threading.Thread(target=_pump, args=(client.dup(), upstream.dup()), daemon=True).start()
-    _pump(upstream, client)
+    with client:
+        try:
+            upstream = socket.create_connection(("127.0.0.1", port), timeout=5)
+        except OSError:  # the server does not listen (yet): the client sees the connection close
+            return
+        with upstream:
+            upstream.settimeout(None)
+            inbound = threading.Thread(target=_pump, args=(client, upstream), daemon=True)
+            inbound.start()
+            _pump(upstream, client)
+            inbound.join()
 
 
 def serve_relay(listener: socket.socket, port: int) -> None:

@@ -1,0 +1,242 @@
+"""Least privilege, for real: packages whose code attacks the deployer, served by the local target
+under bubblewrap (and without it), with real processes, sockets and files."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlgate.errors import ConfigError, GateError
+from mlgate.pipelines.environments import LocalSettings, load_release_config
+from mlgate.config import RawConfig
+from mlgate.pipelines.local_target import LocalTarget
+from mlgate.pipelines.package import BuildOptions, Package, build_package
+from mlgate.pipelines.runtime import LocalProcesses, Proc, SystemClock, bind_local
+from mlgate.pipelines.sandbox import choose, refused_key, server_env
+
+BWRAP = shutil.which("bwrap")
+needs_bwrap = pytest.mark.skipif(BWRAP is None, reason="bubblewrap is not installed")
+
+PYPROJECT = """\
+[project]
+name = "probe"
+version = "VERSION"
+
+[tool.mlgate.package]
+models = ["models/*.json"]
+code = ["src/probe"]
+entrypoint = "probe.serve:load"
+"""
+#: What the model's code tries when it is loaded; each attempt reports how it ended.
+ATTACKS = '''
+import errno, json, os, signal, socket
+
+def attempt(action):
+    try:
+        action()
+    except OSError as err:
+        return errno.errorcode.get(err.errno, type(err).__name__)
+    return "ok"
+
+def write(path, text="x"):
+    with open(path, "a") as stream:
+        stream.write(text)
+
+def read(path):
+    with open(path) as stream:
+        stream.read()
+
+def connect(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=3):
+        pass
+
+def bind(port):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", port))
+        taken.listen()
+
+TARGETS = json.loads(TARGETS_JSON)
+
+def probe():
+    found = {"env": {key: os.environ[key] for key in sorted(os.environ)}}
+    if not TARGETS:
+        return found
+    found.update({
+        "read ledger": attempt(lambda: read(TARGETS["ledger"])),
+        "append ledger": attempt(lambda: write(TARGETS["ledger"])),
+        "read router record": attempt(lambda: read(TARGETS["router"])),
+        "kill router": attempt(lambda: os.kill(TARGETS["router_pid"], signal.SIGKILL)),
+        "kill mlgate": attempt(lambda: os.kill(TARGETS["mlgate_pid"], signal.SIGKILL)),
+        "connect out": attempt(lambda: connect(TARGETS["outside"])),
+        "take stable port": attempt(lambda: bind(TARGETS["stable"])),
+        "read project": attempt(lambda: read(TARGETS["project"])),
+        "write python installation": attempt(lambda: write(TARGETS["installation"])),
+        "write own release record": attempt(lambda: write(".mlgate-release.json")),
+        "write own release folder": attempt(lambda: write("scratch.txt")),
+        "write tmp": attempt(lambda: write("/tmp/scratch.txt")),
+        "pids": sorted(int(name) for name in os.listdir("/proc") if name.isdigit()),
+    })
+    return found
+
+def load():
+    found = probe()
+    return lambda features: found
+'''
+SECRETS = {
+    "MLGATE_LEDGER_KEY": "k" * 40,
+    "MLGATE_DEPLOY_SECRET": "deploy-secret",
+    "GITHUB_TOKEN": "ghs_token",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "oidc",
+    "ACTIONS_RUNTIME_TOKEN": "runtime",
+    "AWS_SECRET_ACCESS_KEY": "aws",
+    "GOOGLE_APPLICATION_CREDENTIALS": "/keys/gcp.json",
+    "AZURE_CLIENT_SECRET": "azure",
+    "SSH_AUTH_SOCK": "/run/agent",
+    "UNRELATED": "not named",
+}
+
+
+def _project(root: Path, version: str, targets: dict[str, Any]) -> Package:
+    (root / "models").mkdir(parents=True)
+    (root / "models" / "weights.json").write_text("[1, 2]")
+    (root / "src" / "probe").mkdir(parents=True)
+    (root / "src" / "probe" / "__init__.py").write_text("")
+    code = ATTACKS.replace("TARGETS_JSON", repr(json.dumps(targets)))
+    (root / "src" / "probe" / "serve.py").write_text(code)
+    (root / "pyproject.toml").write_text(PYPROJECT.replace("VERSION", version))
+    return build_package(root, BuildOptions(environ={"SOURCE_DATE_EPOCH": "1"}, builder="ci"))
+
+
+def _target(project: Path, table: str) -> LocalTarget:
+    text = f"[environments.staging]\ntarget = {table}\n"
+    raw = RawConfig(_toml(text), project / "pyproject.toml")
+    settings = load_release_config(raw, {}).environment("staging").target
+    assert isinstance(settings, LocalSettings)
+    return LocalTarget(settings, LocalProcesses(), SystemClock())
+
+
+def _toml(text: str) -> dict[str, Any]:
+    import tomllib
+
+    return tomllib.loads(text)
+
+
+def _call(port: int) -> tuple[int, Any, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("POST", "/predict", json.dumps({"input": [1]}))
+        response = connection.getresponse()
+        body = json.loads(response.read())
+        return response.status, body.get("output"), response.headers.get("X-Mlgate-Digest", "")
+    finally:
+        connection.close()
+
+
+def _clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The deployer's environment: a few ordinary keys and every kind of secret."""
+    path = os.environ["PATH"]
+    for key in list(os.environ):
+        monkeypatch.delenv(key)
+    ordinary = {"PATH": path, "HOME": "/root", "LANG": "C.UTF-8", "MODEL_THREADS": "2"}
+    for key, value in {**ordinary, **SECRETS}.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def outside() -> Iterator[tuple[int, list[str]]]:
+    """A server on 127.0.0.1 that records every connection it gets."""
+    listener = bind_local(0)
+    seen: list[str] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:  # closed when the test ends
+                return
+            seen.append("connected")
+            client.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield int(listener.getsockname()[1]), seen
+    listener.shutdown(socket.SHUT_RDWR)
+    listener.close()
+
+
+@needs_bwrap
+def test_sandboxed_model_fails_at_every_attack(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outside: tuple[int, list[str]]
+) -> None:
+    _clean_environ(monkeypatch)
+    project = tmp_path / "project"
+    target = _target(project, '{ kind = "local", sandbox = "required", env = ["MODEL_THREADS"] }')
+    ledger = project / ".mlgate" / "ledger" / "staging.jsonl"
+    ledger.parent.mkdir(parents=True)
+    ledger.write_text('{"seq": 1}\n')
+    try:
+        normal = _project(tmp_path / "normal", "1.0.0", {})
+        assert target.stage(normal, "").problem == ""
+        stable = target.switch(normal.digest)
+        stable_port = int(stable.rsplit(":", 1)[1])
+        router = json.loads((target.store / "router.json").read_text())
+        targets = {
+            "ledger": str(ledger),
+            "router": str(target.store / "router.json"),
+            "router_pid": router["pid"],
+            "mlgate_pid": os.getpid(),
+            "outside": outside[0],
+            "stable": stable_port,
+            "project": str(project / "pyproject.toml"),
+            "installation": str(Path(sys.prefix) / "mlgate-sandbox-probe.txt"),
+        }
+        hostile = _project(tmp_path / "hostile", "6.6.6", targets)
+        staged = target.stage(hostile, normal.digest)
+        assert staged.problem == ""
+        status, found, _ = _call(int(staged.url.rsplit(":", 1)[1]))
+        assert status == 200
+        release = target.store / "releases" / hostile.digest[7:]
+        assert found == {
+            "env": {
+                "HOME": "/tmp",
+                "LANG": "C.UTF-8",
+                "MLGATE_DIGEST": hostile.digest,
+                "MLGATE_LISTEN_FD": found["env"]["MLGATE_LISTEN_FD"],
+                "MODEL_THREADS": "2",
+                "PATH": os.environ["PATH"],
+                "PORT": staged.url.rsplit(":", 1)[1],
+                "PWD": str(release),  # bubblewrap's --chdir sets it
+            },
+            "read ledger": "ENOENT",
+            "append ledger": "ENOENT",
+            "read router record": "ENOENT",
+            "kill router": "ESRCH",
+            "kill mlgate": "ESRCH",
+            "connect out": "ECONNREFUSED",
+            "take stable port": "ok",
+            "read project": "ENOENT",
+            "write python installation": "EROFS",
+            "write own release record": "EROFS",
+            "write own release folder": "ok",
+            "write tmp": "ok",
+            "pids": [1, 2],
+        }
+        assert outside[1] == []
+        assert ledger.read_text() == '{"seq": 1}\n'
+        assert (release / "scratch.txt").read_text() == "x"
+        assert not (tmp_path / "scratch.txt").exists()
+        assert LocalProcesses().alive(Proc(router["pid"], router["started"]))
+        assert _call(stable_port)[2] == normal.digest  # the router still owns the stable port
+        run = json.loads((target.store / "runs" / f"{hostile.digest[7:]}.json").read_text())
+        assert run["sandbox"] == "bwrap"
+    finally:
+        target.shutdown()
