@@ -17,8 +17,7 @@ from typing import Any
 import pytest
 
 from mlgate.errors import ConfigError, GateError
-from mlgate.pipelines.environments import LocalSettings, load_release_config
-from mlgate.config import RawConfig
+from mlgate.pipelines.environments import LocalSettings, release_config
 from mlgate.pipelines.local_target import LocalTarget
 from mlgate.pipelines.package import BuildOptions, Package, build_package
 from mlgate.pipelines.runtime import LocalProcesses, Proc, SystemClock, bind_local
@@ -38,7 +37,7 @@ code = ["src/probe"]
 entrypoint = "probe.serve:load"
 """
 #: What the model's code tries when it is loaded; each attempt reports how it ended.
-ATTACKS = '''
+ATTACKS = """
 import errno, json, os, signal, socket
 
 def attempt(action):
@@ -91,7 +90,7 @@ def probe():
 def load():
     found = probe()
     return lambda features: found
-'''
+"""
 SECRETS = {
     "MLGATE_LEDGER_KEY": "k" * 40,
     "MLGATE_DEPLOY_SECRET": "deploy-secret",
@@ -118,17 +117,12 @@ def _project(root: Path, version: str, targets: dict[str, Any]) -> Package:
 
 
 def _target(project: Path, table: str) -> LocalTarget:
-    text = f"[environments.staging]\ntarget = {table}\n"
-    raw = RawConfig(_toml(text), project / "pyproject.toml")
-    settings = load_release_config(raw, {}).environment("staging").target
+    project.mkdir(parents=True, exist_ok=True)
+    config = project / "pyproject.toml"
+    config.write_text(f"[tool.mlgate.environments.staging]\ntarget = {table}\n")
+    settings = release_config(config, {}).environment("staging").target
     assert isinstance(settings, LocalSettings)
     return LocalTarget(settings, LocalProcesses(), SystemClock())
-
-
-def _toml(text: str) -> dict[str, Any]:
-    import tomllib
-
-    return tomllib.loads(text)
 
 
 def _call(port: int) -> tuple[int, Any, str]:
@@ -240,3 +234,224 @@ def test_sandboxed_model_fails_at_every_attack(
         assert run["sandbox"] == "bwrap"
     finally:
         target.shutdown()
+
+
+def _expected_env(package: Package, url: str, **more: str) -> dict[str, str]:
+    return {
+        "LANG": "C.UTF-8",
+        "MLGATE_DIGEST": package.digest,
+        "MODEL_THREADS": "2",
+        "PATH": os.environ["PATH"],
+        "PORT": url.rsplit(":", 1)[1],
+        **more,
+    }
+
+
+def test_without_a_sandbox_the_environment_allowlist_still_holds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _clean_environ(monkeypatch)
+    target = _target(
+        tmp_path / "project", '{ kind = "local", sandbox = "off", env = ["MODEL_THREADS"] }'
+    )
+    package = _project(tmp_path / "normal", "1.0.0", {})
+    try:
+        staged = target.stage(package, "")
+        assert staged.problem == ""
+        status, found, _ = _call(int(staged.url.rsplit(":", 1)[1]))
+        fd = found["env"]["MLGATE_LISTEN_FD"]
+        assert (status, found) == (
+            200,
+            {"env": _expected_env(package, staged.url, HOME="/root", MLGATE_LISTEN_FD=fd)},
+        )
+        run = json.loads((target.store / "runs" / f"{package.digest[7:]}.json").read_text())
+        assert run["sandbox"] == 'off (sandbox = "off")'
+    finally:
+        target.shutdown()
+
+
+def test_auto_without_bwrap_warns_and_keeps_the_allowlist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _clean_environ(monkeypatch)
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bwrap-here"))
+    target = _target(tmp_path / "project", '{ kind = "local", env = ["MODEL_THREADS"] }')
+    package = _project(tmp_path / "normal", "1.0.0", {})
+    try:
+        staged = target.stage(package, "")
+        assert staged.problem == ""
+        found = _call(int(staged.url.rsplit(":", 1)[1]))[1]
+        assert sorted(found["env"]) == [
+            "HOME",
+            "LANG",
+            "MLGATE_DIGEST",
+            "MLGATE_LISTEN_FD",
+            "MODEL_THREADS",
+            "PATH",
+            "PORT",
+        ]
+        assert capsys.readouterr().err == (
+            "mlgate: warning: model server not sandboxed (none: bwrap (bubblewrap) is not "
+            'installed); install bubblewrap, or set sandbox = "off" in the target table to '
+            "accept that\n"
+        )
+    finally:
+        target.shutdown()
+
+
+def test_required_sandbox_without_bwrap_starts_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path / "no-bwrap-here"))
+    target = _target(tmp_path / "project", '{ kind = "local", sandbox = "required" }')
+    package = _project(tmp_path / "normal", "1.0.0", {})
+    try:
+        with pytest.raises(GateError) as caught:
+            target.stage(package, "")
+        assert str(caught.value) == (
+            'sandbox = "required" but bwrap (bubblewrap) is not installed; install bubblewrap '
+            '(apt-get install bubblewrap) and allow user namespaces, or set sandbox = "auto"'
+        )
+        assert list((target.store / "runs").glob("*.json")) == []
+    finally:
+        target.shutdown()
+
+
+def test_a_bwrap_that_cannot_build_a_sandbox_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'bwrap: No permissions to create new namespace' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    assert choose("auto").note == "none: bwrap: No permissions to create new namespace"
+    with pytest.raises(GateError, match="but bwrap: No permissions to create new namespace; "):
+        choose("required")
+    assert choose("off").bwrap == ""
+
+
+OWN_SERVER = """
+import json, os, socket, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps({"output": {"how": sys.argv[1], "pids": sorted(
+            int(name) for name in os.listdir("/proc") if name.isdigit())}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+if sys.argv[1] == "fd":
+    server = HTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+    server.socket = socket.socket(fileno=int(sys.argv[2]))
+else:
+    server = HTTPServer(("127.0.0.1", int(sys.argv[2])), Handler)
+server.serve_forever()
+"""
+
+
+@needs_bwrap
+@pytest.mark.parametrize(
+    ("command", "pids"),
+    [
+        ('["{python}", "src/own_server.py", "fd", "{fd}"]', [1, 2]),
+        ('["{python}", "src/own_server.py", "port", "{port}"]', [1, 2, 3]),  # relay, server
+    ],
+)
+def test_own_server_command_gets_the_socket_in_the_sandbox(
+    tmp_path: Path, command: str, pids: list[int]
+) -> None:
+    root = tmp_path / "own"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "own_server.py").write_text(OWN_SERVER)
+    (root / "models").mkdir()
+    (root / "models" / "weights.json").write_text("[]")
+    (root / "pyproject.toml").write_text(
+        PYPROJECT.replace("VERSION", "1.0.0").replace('["src/probe"]', '["src/own_server.py"]')
+        + f"server = {command}\n"
+    )
+    package = build_package(root, BuildOptions(environ={"SOURCE_DATE_EPOCH": "1"}, builder="ci"))
+    target = _target(tmp_path / "project", '{ kind = "local", sandbox = "required" }')
+    try:
+        staged = target.stage(package, "")
+        assert staged.problem == ""
+        how = json.loads(command)[2]
+        assert _call(int(staged.url.rsplit(":", 1)[1]))[:2] == (200, {"how": how, "pids": pids})
+    finally:
+        target.shutdown()
+
+
+def test_server_env_is_an_allowlist() -> None:
+    environ = {**SECRETS, "PATH": "/bin", "LC_ALL": "C", "TZ": "UTC", "MODEL_THREADS": "2"}
+    given = {"PORT": "8000"}
+    assert server_env(environ, ["MODEL_THREADS", "UNRELATED"], given) == {
+        "LC_ALL": "C",
+        "MODEL_THREADS": "2",
+        "PATH": "/bin",
+        "PORT": "8000",
+        "TZ": "UTC",
+        "UNRELATED": "not named",
+    }
+    assert server_env(environ, ["MLGATE_LEDGER_KEY"], {}) == {
+        "LC_ALL": "C",
+        "PATH": "/bin",
+        "TZ": "UTC",
+    }
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            'env = ["MLGATE_LEDGER_KEY"]',
+            "[tool.mlgate.environments.staging].target.env: 'MLGATE_LEDGER_KEY' cannot be passed "
+            "to a model server: mlgate's keys, CI tokens and cloud credentials never reach a "
+            "model server",
+        ),
+        (
+            'env = ["ACTIONS_ID_TOKEN_REQUEST_TOKEN"]',
+            "[tool.mlgate.environments.staging].target.env: 'ACTIONS_ID_TOKEN_REQUEST_TOKEN' "
+            "cannot be passed to a model server: mlgate's keys, CI tokens and cloud credentials "
+            "never reach a model server",
+        ),
+        (
+            'env = ["A=B"]',
+            "[tool.mlgate.environments.staging].target.env: 'A=B' cannot be passed to a model "
+            "server: not an environment variable name",
+        ),
+        (
+            'sandbox = "maybe"',
+            "[tool.mlgate.environments.staging].target.sandbox = 'maybe': expected 'auto', "
+            "'required' or 'off'",
+        ),
+        (
+            "port = 70000",
+            "[tool.mlgate.environments.staging].target.port = 70000: expected a port from 1 to "
+            "65535 (0: pick one)",
+        ),
+        (
+            "keep = 0",
+            "[tool.mlgate.environments.staging].target.keep = 0: expected a whole number >= 1",
+        ),
+    ],
+)
+def test_target_settings_are_validated(tmp_path: Path, table: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _target(tmp_path, f'{{ kind = "local", {table} }}')
+    assert str(caught.value) == message
+
+
+def test_refused_keys() -> None:
+    assert refused_key("MODEL_THREADS") is None
+    assert refused_key("") == "not an environment variable name"
+    assert refused_key("GITHUB_TOKEN") == (
+        "mlgate's keys, CI tokens and cloud credentials never reach a model server"
+    )

@@ -180,6 +180,9 @@ def listening(port: int) -> bool:
 def bind_local(port: int) -> socket.socket:
     """A socket listening on 127.0.0.1:`port` (0: a free one); OSError when it is taken."""
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Linux still refuses a port another socket listens on; this only lets a port whose
+    # previous server left connections in TIME_WAIT be bound again (as http.server does).
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         listener.bind(("127.0.0.1", port))
         listener.listen(128)
