@@ -266,6 +266,14 @@ def test_without_a_sandbox_the_environment_allowlist_still_holds(
         )
         run = json.loads((target.store / "runs" / f"{package.digest[7:]}.json").read_text())
         assert run["sandbox"] == 'off (sandbox = "off")'
+        router = json.loads((target.store / "router.json").read_text())
+        environ = Path(f"/proc/{router['pid']}/environ").read_bytes().split(b"\0")
+        assert sorted(item.split(b"=")[0] for item in environ if item) == [
+            b"HOME",
+            b"LANG",
+            b"MLGATE_LISTEN_FD",
+            b"PATH",
+        ]
     finally:
         target.shutdown()
 

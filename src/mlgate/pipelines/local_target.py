@@ -129,11 +129,28 @@ class LocalTarget:
         return self.switch(digest)
 
     def retire(self, keep: Collection[str]) -> None:
-        """Stop the server of every release not in `keep`."""
+        """Stop the server of every release not in `keep`, then remove the releases beyond
+        the newest `keep = N` installed; never one in `keep` nor the one `current` names."""
         kept = {release_key(digest) for digest in keep}
+        self._stop_all(kept)
+        self._prune(kept)
+
+    def _stop_all(self, kept: Collection[str]) -> None:
         for run in sorted((self.store / "runs").glob("*.json")):
             if run.stem not in kept:
                 self._stop(run)
+
+    def _prune(self, kept: Collection[str]) -> None:
+        folder = self.store / "releases"
+        protected = {*kept, release_key(self.serving())}
+        infos = sorted(folder.glob(f"[!.]*/{RELEASE_INFO}"), key=_installed_at, reverse=True)
+        installed = [info.parent for info in infos]
+        spare = self.settings.keep - sum(1 for release in installed if release.name in protected)
+        others = [release for release in installed if release.name not in protected]
+        for release in others[max(spare, 0) :]:
+            os.rename(release, folder / f".pruned-{release.name}")  # never half-removed in place
+        for doomed in folder.glob(".pruned-*"):  # and any a crash left behind
+            shutil.rmtree(doomed)
 
     def probe(self) -> Check | None:
         """The local target has no health check of its own: HTTP checks cover it."""
@@ -149,7 +166,7 @@ class LocalTarget:
             run for run in sorted((self.store / "runs").glob("*.json")) if self._running(run.stem)
         ]
         router = _read_json(self.store / "router.json")
-        self.retire(())
+        self._stop_all(())
         if router is not None and self.processes.alive(_proc(router)):
             self.processes.stop(_proc(router), _GRACE)
             running.append(self.store / "router.json")
@@ -278,9 +295,13 @@ class LocalTarget:
     def _start_router(self, fd: int) -> Proc:
         """The router needs no secrets either: it reads the store and forwards requests."""
         argv = [sys.executable, "-m", "mlgate.pipelines.router", "--store", str(self.store)]
-        env = server_env(os.environ, self.settings.env, {LISTEN_FD: str(fd)})
+        env = server_env(os.environ, (), {LISTEN_FD: str(fd)})
         log = self.store / "logs" / "router.log"
         return self.processes.start([*argv, "--fd", str(fd)], self.store, log, env)
+
+
+def _installed_at(info: Path) -> float:
+    return info.stat().st_mtime
 
 
 class _Launch(NamedTuple):
