@@ -51,6 +51,8 @@ from mlgate.pipelines.verify import Check
 
 RELEASE_INFO = ".mlgate-release.json"
 _GRACE = 2.0
+#: The router loads no model: it answers within this, whatever a release's `start-timeout`.
+_ROUTER_START = 30.0
 
 
 def release_key(digest: str) -> str:
@@ -225,7 +227,7 @@ class LocalTarget:
         (self.store / "runs").mkdir(parents=True, exist_ok=True)
         run = {**record, "sandbox": confined.note}
         write_atomic(self.store / "runs" / f"{release.name}.json", json.dumps(run).encode())
-        return self._wait(proc, launch.port, log)
+        return self._wait(proc, launch.port, log, self.settings.start_timeout)
 
     def _spawn(self, info: Mapping[str, Any], release: Path, launch: _Launch, log: Path) -> Proc:
         given = {"MLGATE_DIGEST": str(info.get("digest")), "PORT": str(launch.port)}
@@ -243,14 +245,13 @@ class LocalTarget:
             note.write(f"mlgate: starting {info.get('digest')}; sandbox: {launch.sandbox.note}\n")
         return self.processes.start(argv, release, log, env)
 
-    def _wait(self, proc: Proc, port: int, log: Path) -> str:
-        deadline = self.clock.monotonic() + self.settings.start_timeout
-        while not answering(port, 1.0):
+    def _wait(self, proc: Proc, port: int, log: Path, limit: float) -> str:
+        deadline = self.clock.monotonic() + limit
+        while not answering(port, min(max(deadline - self.clock.monotonic(), 0.001), 1.0)):
             if not self.processes.alive(proc):
                 return f"the server exited before listening: {_last_line(log)} (log: {log})"
             if self.clock.monotonic() >= deadline:
-                limit = self.settings.start_timeout
-                return f"the server did not answer on port {port} within {limit:g}s (log: {log})"
+                return f"the server did not listen on port {port} within {limit:g}s (log: {log})"
             self.clock.sleep(0.02)
         return ""
 
@@ -287,7 +288,7 @@ class LocalTarget:
             proc = self._start_router(listener.fileno())
         record = {**proc._asdict(), "port": port}
         write_atomic(self.store / "router.json", json.dumps(record).encode())
-        problem = self._wait(proc, port, self.store / "logs" / "router.log")
+        problem = self._wait(proc, port, self.store / "logs" / "router.log", _ROUTER_START)
         if problem:
             raise GateError(f"cannot serve on 127.0.0.1:{port}: {problem}; free the port or set it")
         return port
