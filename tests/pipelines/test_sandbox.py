@@ -10,6 +10,7 @@ import shutil
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from mlgate.pipelines.environments import LocalSettings, release_config
 from mlgate.pipelines.local_target import LocalTarget
 from mlgate.pipelines.package import BuildOptions, Package, build_package
 from mlgate.pipelines.runtime import LocalProcesses, Proc, SystemClock, bind_local
-from mlgate.pipelines.sandbox import choose, refused_key, server_env
+from mlgate.pipelines.sandbox import choose, main, refused_key, server_env
 
 BWRAP = shutil.which("bwrap")
 needs_bwrap = pytest.mark.skipif(BWRAP is None, reason="bubblewrap is not installed")
@@ -83,6 +84,9 @@ def probe():
         "write own release record": attempt(lambda: write(".mlgate-release.json")),
         "write own release folder": attempt(lambda: write("scratch.txt")),
         "write tmp": attempt(lambda: write("/tmp/scratch.txt")),
+        "write root": attempt(lambda: write("/scratch.txt")),
+        "read shadow": attempt(lambda: read("/etc/shadow")),
+        "ssh host keys": sorted(os.listdir("/etc/ssh")) if os.path.isdir("/etc/ssh") else [],
         "pids": sorted(int(name) for name in os.listdir("/proc") if name.isdigit()),
     })
     return found
@@ -222,6 +226,9 @@ def test_sandboxed_model_fails_at_every_attack(
             "write own release record": "EROFS",
             "write own release folder": "ok",
             "write tmp": "ok",
+            "write root": "EROFS",
+            "read shadow": "EACCES" if Path("/etc/shadow").exists() else "ENOENT",
+            "ssh host keys": [],
             "pids": [1, 2],
         }
         assert outside[1] == []
@@ -463,3 +470,53 @@ def test_refused_keys() -> None:
     assert refused_key("GITHUB_TOKEN") == (
         "mlgate's keys, CI tokens and cloud credentials never reach a model server"
     )
+
+
+ONE_ANSWER = """
+import json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+class Handler(BaseHTTPRequestHandler):
+    def do_POST(self):
+        asked = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        body = json.dumps({"output": asked["input"]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+HTTPServer(("127.0.0.1", int(sys.argv[1])), Handler).handle_request()
+sys.exit(3)
+"""
+
+
+def test_relay_forwards_to_the_server_and_ends_with_it(tmp_path: Path) -> None:
+    (tmp_path / "one.py").write_text(ONE_ANSWER)
+    listener = bind_local(0)
+    inner = bind_local(0)
+    inner_port = int(inner.getsockname()[1])
+    inner.close()  # the server binds it itself, as a `{port}` server command does
+    argv = ["--fd", str(listener.fileno()), "--port", str(inner_port), "--"]
+    codes: list[int] = []
+    relay = threading.Thread(
+        target=lambda: codes.append(
+            main([*argv, sys.executable, str(tmp_path / "one.py"), str(inner_port)])
+        )
+    )
+    relay.start()
+    port = int(listener.getsockname()[1])
+    for _ in range(500):
+        status, output, _ = _retry_call(port)
+        if status:
+            break
+    relay.join(30)
+    assert (status, output, codes) == (200, [1], [3])
+    listener.close()
+
+
+def _retry_call(port: int) -> tuple[int, Any, str]:
+    try:
+        return _call(port)
+    except (OSError, http.client.HTTPException):  # the server is not up yet
+        time.sleep(0.02)
+        return 0, None, ""

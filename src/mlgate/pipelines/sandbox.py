@@ -10,7 +10,8 @@ The code a package ships runs when its server loads the model. It gets the least
 - **Sandbox.** With `sandbox = "auto"` (the default) and a working `bwrap`, or with
   `sandbox = "required"`, the server runs under bubblewrap (`sandbox_argv`): system folders,
   the Python installation and mlgate itself read-only, its own release folder writable (its
-  `.mlgate-release.json` read-only), a private `/tmp`, every namespace unshared (its own pid
+  `.mlgate-release.json` read-only), a private `/tmp`, everything else read-only (and
+  `/etc/shadow`, `/etc/gshadow`, `/etc/ssh` masked), every namespace unshared (its own pid
   namespace: it sees and signals only itself; its own network namespace: no network), no
   capabilities. The project, the ledger and the other releases are not mounted at all.
 - **Socket.** mlgate binds the server's listening socket on 127.0.0.1 and hands it over as an
@@ -23,6 +24,7 @@ The code a package ships runs when its server loads the model. It gets the least
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import socket
 import subprocess
@@ -36,7 +38,17 @@ import mlgate
 from mlgate.errors import GateError
 
 MODES = ("auto", "required", "off")
-ALLOWED = ("HOME", "LANG", "LANGUAGE", "PATH", "PYTHONPATH", "TZ")
+ALLOWED = (
+    "HOME",
+    "LANG",
+    "LANGUAGE",
+    "PATH",
+    "PYTHONPATH",
+    "TZ",
+    # coverage.py's subprocess measurement (its configuration, not a secret)
+    "COVERAGE_PROCESS_CONFIG",
+    "COVERAGE_PROCESS_START",
+)
 ALLOWED_PREFIXES = ("LC_",)
 #: Never handed to a model server, even when the environment's `env` names them.
 REFUSED_PREFIXES = (
@@ -54,6 +66,8 @@ REFUSED_PREFIXES = (
     "SSH_",
 )
 SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
+#: Readable by root only, and root may run mlgate: masked in the sandbox.
+SYSTEM_SECRETS = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssh")
 _CHUNK = 65536
 #: The sandbox's own /tmp: a fresh tmpfs per server, also its HOME.
 PRIVATE_TMP = "/tmp"  # noqa: S108 - a private tmpfs inside the sandbox, not the host's /tmp
@@ -117,14 +131,24 @@ def choose(mode: str) -> Sandbox:
 
 
 def _python_folders(hide: Sequence[Path]) -> Iterator[Path]:
-    """The folders the interpreter and mlgate load from, minus any holding a hidden path."""
+    """The folders the interpreter and mlgate load from, minus any holding a hidden path or
+    the working folder (`python -m` puts it on sys.path: it is the project, ledger included)."""
     found = [Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)]
     found += [Path(entry) for entry in sys.path if entry and Path(entry).is_dir()]
     found.append(Path(mlgate.__file__).resolve().parents[1])
     found.append(Path(sys.executable).resolve().parent)
+    kept_out = [path.resolve() for path in (*hide, Path.cwd())]
     for folder in dict.fromkeys(path.resolve() for path in found):
-        if not any(path.resolve().is_relative_to(folder) for path in hide):
+        if not any(path.is_relative_to(folder) for path in kept_out):
             yield folder
+
+
+def _masks() -> Iterator[str]:
+    for path in SYSTEM_SECRETS:
+        if os.path.isdir(path):
+            yield from ("--tmpfs", path)
+        elif os.path.exists(path):
+            yield from ("--ro-bind", os.devnull, path)
 
 
 def sandbox_argv(bwrap: str, release: Path, hide: Sequence[Path]) -> list[str]:
@@ -133,12 +157,12 @@ def sandbox_argv(bwrap: str, release: Path, hide: Sequence[Path]) -> list[str]:
     argv = [bwrap, "--unshare-all", "--cap-drop", "ALL", "--tmpfs", PRIVATE_TMP]
     for folder in (*SYSTEM, *map(str, _python_folders(hide))):
         argv += ["--ro-bind-try", folder, folder]
-    argv += ["--dev", "/dev", "--proc", "/proc"]
+    argv += ["--dev", "/dev", "--proc", "/proc", *_masks()]
     for path in hide:
         argv += ["--tmpfs", str(path)]
     info = release / ".mlgate-release.json"
     argv += ["--bind", str(release), str(release), "--ro-bind", str(info), str(info)]
-    return [*argv, "--chdir", str(release), "--"]
+    return [*argv, "--remount-ro", "/", "--chdir", str(release), "--"]
 
 
 def _pump(source: socket.socket, sink: socket.socket) -> None:
