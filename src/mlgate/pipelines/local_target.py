@@ -235,11 +235,10 @@ class LocalTarget:
             given[LISTEN_FD] = str(launch.fd)
         argv = self._argv(info, launch)
         if launch.sandbox.bwrap:
-            given["HOME"] = sandbox.PRIVATE_TMP
             argv = [*sandbox_argv(launch.sandbox.bwrap, release, [self.store]), *argv]
         else:
             warn_unconfined(launch.sandbox, self.settings.sandbox)
-        env = server_env(os.environ, self.settings.env, given)
+        env = server_env(os.environ, self.settings.env, given, bool(launch.sandbox.bwrap))
         log.parent.mkdir(parents=True, exist_ok=True)
         with log.open("a") as note:
             note.write(f"mlgate: starting {info.get('digest')}; sandbox: {launch.sandbox.note}\n")

@@ -96,12 +96,19 @@ def _allowed(name: str, passthrough: Sequence[str]) -> bool:
 
 
 def server_env(
-    environ: Mapping[str, str], passthrough: Sequence[str], given: Mapping[str, str]
+    environ: Mapping[str, str],
+    passthrough: Sequence[str],
+    given: Mapping[str, str],
+    confined: bool = False,
 ) -> dict[str, str]:
     """The whole environment of a model server: the allowlisted part of `environ`, then `given`
-    (what mlgate sets)."""
+    (what mlgate sets). In a sandbox HOME is its private /tmp, and coverage.py stays off (it
+    could not write its data there)."""
     kept = {name: value for name, value in environ.items() if _allowed(name, passthrough)}
-    return {**kept, **given}
+    if not confined:
+        return {**kept, **given}
+    kept = {name: value for name, value in kept.items() if not name.startswith("COVERAGE_")}
+    return {**kept, **given, "HOME": PRIVATE_TMP}
 
 
 def _works(bwrap: str) -> str:
