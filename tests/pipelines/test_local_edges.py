@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from mlgate.cli import main
 from mlgate.errors import GateError
 from mlgate.pipelines.environments import LocalSettings, VerifyPolicy, release_config
 from mlgate.pipelines.local_target import LocalTarget
@@ -148,3 +149,19 @@ def test_stable_port_held_by_another_program_starts_nothing(tmp_path: Path) -> N
         "another port in the environment's target table; no release was started"
     )
     assert not target.store.exists()  # no release installed, no server started or recorded
+
+
+def test_an_out_of_range_port_is_one_line_and_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    package = _package(tmp_path / "one", "1.0.0")
+    config = tmp_path / "project" / "pyproject.toml"
+    config.parent.mkdir()
+    config.write_text(
+        '[tool.mlgate.environments.staging]\ntarget = { kind = "local", port = 70000 }\n'
+    )
+    assert main(["deploy", str(package.path), "--env", "staging", "--config", str(config)]) == 2
+    assert capsys.readouterr().err == (
+        "mlgate: error: [tool.mlgate.environments.staging].target.port = 70000: expected a port "
+        "from 1 to 65535 (0: pick one)\n"
+    )
