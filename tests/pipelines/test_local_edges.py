@@ -165,3 +165,21 @@ def test_an_out_of_range_port_is_one_line_and_exit_2(
         "mlgate: error: [tool.mlgate.environments.staging].target.port = 70000: expected a port "
         "from 1 to 65535 (0: pick one)\n"
     )
+
+
+def test_pruning_keeps_releases_that_served_over_failed_candidates(tmp_path: Path) -> None:
+    target = _target(tmp_path / "project", '{ kind = "local", sandbox = "off", keep = 2 }')
+    good = _package(tmp_path / "good", "1.0.0")
+    last = _package(tmp_path / "last", "2.0.0")
+    failed = _package(tmp_path / "failed", "3.0.0")
+    try:
+        _deploy(target, good, "")
+        _deploy(target, last, good.digest)
+        assert target.stage(failed, last.digest).problem == ""  # installed last, never served
+        target.retire(keep=(last.digest,))  # as the rollback stage does after it failed
+        names = sorted(p.name for p in (target.store / "releases").iterdir())
+        assert names == sorted([good.digest[7:], last.digest[7:]])
+        served = sorted(p.name for p in (target.store / "served").iterdir())
+        assert served == names
+    finally:
+        target.shutdown()

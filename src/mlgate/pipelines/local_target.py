@@ -5,15 +5,21 @@ Layout of the release store (one per environment):
     releases/<hex>/            one unpacked package per digest, with .mlgate-release.json
     current -> releases/<hex>  the release receiving traffic, switched by an atomic rename
     runs/<hex>.json            pid and port of the server running that release
+    served/<hex>               touched whenever that release is switched to (pruning order)
     router.json                pid and port of the environment's stable endpoint
     logs/<hex>.log, logs/router.log
 
-Each release runs its own server process on a free port: mlgate's built-in server
-(`mlgate.pipelines.server`), or the package's own `server` command with `{port}` and `{python}`
-filled in. Clients use the router's port, which forwards each request to the release `current`
-names (`mlgate.pipelines.router`). A candidate is started and verified on its own port while the
-previous release keeps answering; switching traffic is one rename. After a deploy the previous
-release keeps running beside the new one, so that rolling back to it is one rename too. Every
+Each release runs its own server process on a socket mlgate binds on 127.0.0.1 and hands over
+(an inherited descriptor): mlgate's built-in server (`mlgate.pipelines.server --fd N`), or the
+package's own `server` command with `{fd}`, `{port}` and `{python}` filled in. The server gets
+an allowlisted environment and, when bubblewrap works here (or `sandbox = "required"`), runs in
+a sandbox that sees its own release folder and nothing else of the store or the project
+(`mlgate.pipelines.sandbox`). A package is installed only from one verified read of its file,
+and only when that read holds the approved digest (`unpack`). Clients use the router's port,
+which forwards each request to the release `current` names (`mlgate.pipelines.router`). A
+candidate is started and verified on its own port while the previous release keeps answering;
+switching traffic is one rename. After a deploy the previous release keeps running beside the
+new one, so that rolling back to it is one rename too; releases beyond `keep` are removed. Every
 process is detached: whatever happens to `mlgate` itself, the environment keeps serving the old
 or the new release.
 """
@@ -114,6 +120,8 @@ class LocalTarget:
         link.symlink_to(Path("releases") / release_key(digest))
         os.replace(link, self.store / "current")
         fsync_dir(self.store)
+        (self.store / "served").mkdir(exist_ok=True)
+        (self.store / "served" / release_key(digest)).touch()  # its mtime: when it last served
         return f"http://127.0.0.1:{port}"
 
     def restore(self, digest: str, replacing: str) -> str:
@@ -132,7 +140,7 @@ class LocalTarget:
 
     def retire(self, keep: Collection[str]) -> None:
         """Stop the server of every release not in `keep`, then remove the releases beyond
-        the newest `keep = N` installed; never one in `keep` nor the one `current` names."""
+        `keep = N` (see `_rank`); never one in `keep` nor the one `current` names."""
         kept = {release_key(digest) for digest in keep}
         self._stop_all(kept)
         self._prune(kept)
@@ -145,14 +153,23 @@ class LocalTarget:
     def _prune(self, kept: Collection[str]) -> None:
         folder = self.store / "releases"
         protected = {*kept, release_key(self.serving())}
-        infos = sorted(folder.glob(f"[!.]*/{RELEASE_INFO}"), key=_installed_at, reverse=True)
-        installed = [info.parent for info in infos]
+        infos = folder.glob(f"[!.]*/{RELEASE_INFO}")
+        installed = sorted((info.parent for info in infos), key=self._rank, reverse=True)
         spare = self.settings.keep - sum(1 for release in installed if release.name in protected)
         others = [release for release in installed if release.name not in protected]
         for release in others[max(spare, 0) :]:
             os.rename(release, folder / f".pruned-{release.name}")  # never half-removed in place
+            (self.store / "served" / release.name).unlink(missing_ok=True)
         for doomed in folder.glob(".pruned-*"):  # and any a crash left behind
             shutil.rmtree(doomed)
+
+    def _rank(self, release: Path) -> tuple[bool, float]:
+        """Releases that served, the most recent first, come before those that never did (a
+        rollback looks for an earlier good release), which go newest installed first."""
+        served = self.store / "served" / release.name
+        if served.is_file():
+            return True, served.stat().st_mtime
+        return False, (release / RELEASE_INFO).stat().st_mtime
 
     def probe(self) -> Check | None:
         """The local target has no health check of its own: HTTP checks cover it."""
@@ -298,10 +315,6 @@ class LocalTarget:
         env = server_env(os.environ, (), {LISTEN_FD: str(fd)})
         log = self.store / "logs" / "router.log"
         return self.processes.start([*argv, "--fd", str(fd)], self.store, log, env)
-
-
-def _installed_at(info: Path) -> float:
-    return info.stat().st_mtime
 
 
 class _Launch(NamedTuple):
