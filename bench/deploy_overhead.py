@@ -6,7 +6,9 @@ Trains the example once, builds its package, then deploys it to fresh environmen
 store each time, so every deploy installs the package and starts its server). For each deploy it
 reads the ledger: deploy start to the candidate's first check (install and server start, the
 model loaded and answering), and deploy start to the last candidate check passing (verified).
-It also prints the wall time of the whole `mlgate deploy` call (including the bake).
+It also prints the wall time of the whole `mlgate deploy` call (including the bake), and what
+bubblewrap itself adds to starting a process: `python -c pass` with and without the sandbox's
+command line, and the probe mlgate runs before each server start (median of 10).
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mlgate.cli import main as mlgate
+from mlgate.pipelines import sandbox
 from mlgate.pipelines.environments import LocalSettings, release_config
 from mlgate.pipelines.ledger import ledger_for, read_entries
 from mlgate.pipelines.local_target import LocalTarget
@@ -63,6 +66,28 @@ def measure(root: Path, package: Path, env: str) -> tuple[float, float, float]:
     return first, last, whole
 
 
+def process_start(folder: Path) -> tuple[float, float, float]:
+    """(plain, sandboxed, probe) seconds: starting `python -c pass`, and `sandbox.choose`."""
+    release = folder / "release"
+    release.mkdir()
+    (release / ".mlgate-release.json").write_text("{}")
+    bwrap = sandbox.choose("required").bwrap
+    boxed = sandbox.sandbox_argv(bwrap, release, [folder / "store"])
+    command = [sys.executable, "-c", "pass"]
+    plain = _median(lambda: subprocess.run(command, check=True))
+    sandboxed = _median(lambda: subprocess.run([*boxed, *command], check=True))
+    return plain, sandboxed, _median(lambda: sandbox.choose("required"))
+
+
+def _median(action: Callable[[], object]) -> float:
+    seconds = []
+    for _ in range(10):
+        began = time.perf_counter()
+        action()
+        seconds.append(time.perf_counter() - began)
+    return statistics.median(seconds)
+
+
 def stop(root: Path, env: str) -> None:
     settings = release_config(root / "pyproject.toml", {}).environment(env).target
     assert isinstance(settings, LocalSettings)
@@ -84,11 +109,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results[mode].append(measure(root, package, env))
             finally:
                 stop(root, env)
+        plain, sandboxed, probe = process_start(Path(folder))
     print(f"examples/iris, {args.trials} deploys per mode (median seconds):")
     print("  sandbox    | start to first check | start to verified | whole deploy call")
     for mode, rows in results.items():
         first, last, whole = (statistics.median(column) for column in zip(*rows, strict=True))
         print(f"  {mode:<10} | {first:20.3f} | {last:17.3f} | {whole:17.3f}")
+    print(f"python -c pass: {plain * 1000:.1f} ms, in the sandbox {sandboxed * 1000:.1f} ms;")
+    print(f"the bwrap probe before each server start: {probe * 1000:.1f} ms")
     return 0
 
 
