@@ -21,7 +21,7 @@ import pytest
 
 from mlgate.cli import main
 from mlgate.errors import PackageError
-from mlgate.pipelines.archive import PACKAGE_MODE
+from mlgate.pipelines.archive import HEADER_ROOM, KEEP_LIMIT, PACKAGE_MODE
 from mlgate.pipelines.local_target import unpack
 from mlgate.pipelines.manifest import MANIFEST_NAME
 from mlgate.pipelines.package import BuildOptions, Package, build_package
@@ -278,3 +278,46 @@ def test_package_swapped_after_extraction_serves_the_approved_code(project: Proj
     assert (process.returncode, err.decode()) == (0, "")
     assert out.decode().startswith(f"deployed {project.approved.digest} to 'staging'")
     assert _answer(project) == (project.approved.digest, "two")
+
+
+def _with_pax(source: Path, target: Path, name: str, comment_bytes: int) -> None:
+    """A copy of the archive whose member `name` carries a pax header of `comment_bytes`."""
+    with tarfile.open(source, "r:gz") as tar:
+        pairs = []
+        for info in tar:
+            stream = tar.extractfile(info)
+            assert stream is not None
+            if info.name == name:
+                info.pax_headers = {"comment": "x" * comment_bytes}
+            pairs.append((info, stream.read()))
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as out:
+        for info, data in pairs:
+            out.addfile(info, io.BytesIO(data))
+    target.write_bytes(gzip.compress(buffer.getvalue()))
+
+
+@pytest.mark.parametrize("name", [MANIFEST_NAME, "src/labels/serve.py"])
+def test_a_huge_pax_header_is_refused_before_it_is_inflated(
+    tmp_path: Path, package: Package, name: str
+) -> None:
+    bomb = tmp_path / "pax.mlpkg"
+    _with_pax(package.path, bomb, name, 64 * 1024 * 1024)
+    assert bomb.stat().st_size < 2 * 1024 * 1024
+    message = _refused(bomb, package.digest, tmp_path)
+    if name == MANIFEST_NAME:  # before the manifest: room for the manifest and its headers
+        limit = str(KEEP_LIMIT + HEADER_ROOM)
+    else:  # after it: the sizes it lists, room for their headers, where the manifest ended
+        limit = message.split("(")[1].split(" ")[0]
+        assert int(limit) < 16 * HEADER_ROOM
+    assert message == (
+        f"the archive holds more than its manifest accounts for ({limit} bytes); refusing it"
+    )
+
+
+def test_small_pax_headers_are_fine(tmp_path: Path, package: Package) -> None:
+    annotated = tmp_path / "annotated.mlpkg"
+    _with_pax(package.path, annotated, "src/labels/serve.py", 1000)
+    release = tmp_path / "store" / "release"
+    release.parent.mkdir()
+    assert unpack(annotated, release, package.digest) == package.manifest

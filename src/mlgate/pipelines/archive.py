@@ -183,17 +183,52 @@ def _read_members(
 Plan = Callable[[bytes], Mapping[str, int]]
 
 
+#: Room for one member's headers (tar and pax) and padding, beyond the size the manifest gives.
+HEADER_ROOM = 64 * 1024
+
+
+class _Bounded:
+    """The uncompressed tar stream, refusing to be read past `limit` bytes: the manifest and,
+    once it is read, what the manifest accounts for. A crafted header (a member or a pax
+    header declaring gigabytes) fails here instead of being inflated."""
+
+    def __init__(self, raw: gzip.GzipFile, limit: int) -> None:
+        self.raw = raw
+        self.limit = limit
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or self.raw.tell() + size > self.limit:
+            raise PackageError(
+                f"the archive holds more than its manifest accounts for ({self.limit} bytes); "
+                "refusing it"
+            )
+        return self.raw.read(size)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+
 def read_planned(path: Path, first: str, plan: Plan, sink: Sink) -> list[ReadMember]:
     """Read `path` once, `first` member first; every later member must be one `plan` admits,
-    with the size it gives, checked from its header before a byte of it reaches `sink`."""
+    with the size it gives, checked from its header before a byte of it reaches `sink`; the
+    uncompressed stream may not be longer than those sizes and their headers."""
     try:
-        with tarfile.open(path, mode="r:gz") as tar:
-            return _planned(tar, first, plan, sink)
+        with gzip.open(path, "rb") as raw:
+            bounded = _Bounded(raw, KEEP_LIMIT + HEADER_ROOM)
+            # reading needs only read/seek/tell; typeshed's protocol also asks for write/close
+            with tarfile.open(fileobj=bounded, mode="r:") as tar:  # type: ignore[call-overload]
+                return _planned(tar, bounded, first, (plan, sink))
     except (tarfile.TarError, EOFError, gzip.BadGzipFile, OSError) as err:
         raise PackageError(f"{path}: not a readable package archive ({err})") from err
 
 
-def _planned(tar: tarfile.TarFile, first: str, plan: Plan, sink: Sink) -> list[ReadMember]:
+def _planned(
+    tar: tarfile.TarFile, bounded: _Bounded, first: str, how: tuple[Plan, Sink]
+) -> list[ReadMember]:
+    plan, sink = how
     plans: list[Mapping[str, int]] = []
 
     def admit(info: tarfile.TarInfo) -> None:
@@ -210,6 +245,8 @@ def _planned(tar: tarfile.TarFile, first: str, plan: Plan, sink: Sink) -> list[R
     if head is None or head.data is None:
         raise PackageError(f"the archive must start with {first} (at most {KEEP_LIMIT} bytes)")
     plans.append(plan(head.data))
+    bounded.limit = bounded.tell() + sum(size + HEADER_ROOM for size in plans[0].values())
+    bounded.limit += 2 * HEADER_ROOM  # the end-of-archive blocks
     return [head, *members]
 
 
