@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from mlgate import cli
 from mlgate.errors import ConfigError, GateError
 from mlgate.pipelines.environments import LocalSettings, release_config
 from mlgate.pipelines.local_target import LocalTarget
@@ -520,3 +521,40 @@ def _retry_call(port: int) -> tuple[int, Any, str]:
     except (OSError, http.client.HTTPException):  # the server is not up yet
         time.sleep(0.02)
         return 0, None, ""
+
+
+@needs_bwrap
+def test_mlgate_deploy_hands_no_secret_to_a_sandboxed_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _clean_environ(monkeypatch)
+    package = _project(tmp_path / "hostile", "1.0.0", {})
+    config = tmp_path / "project" / "pyproject.toml"
+    config.parent.mkdir()
+    config.write_text(
+        "[tool.mlgate.environments.ci]\n"
+        'target = { kind = "local", sandbox = "required" }\n'
+        "approval = { required = false }\n"
+        'verify = { requests = 1, bake = "0s" }\n'
+    )
+    settings = release_config(config, {}).environment("ci").target
+    assert isinstance(settings, LocalSettings)
+    target = LocalTarget(settings, LocalProcesses(), SystemClock())
+    try:
+        assert cli.main(["deploy", str(package.path), "--env", "ci", "--config", str(config)]) == 0
+        router = json.loads((target.store / "router.json").read_text())
+        status, found, digest = _call(int(router["port"]))
+        assert (status, digest) == (200, package.digest)
+        assert sorted(found["env"]) == [
+            "HOME",
+            "LANG",
+            "MLGATE_DIGEST",
+            "MLGATE_LISTEN_FD",
+            "PATH",
+            "PORT",
+            "PWD",
+        ]
+        assert found["env"]["HOME"] == "/tmp"
+        assert capsys.readouterr().err == ""
+    finally:
+        target.shutdown()

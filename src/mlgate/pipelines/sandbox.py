@@ -112,7 +112,7 @@ def server_env(
 
 
 def _works(bwrap: str) -> str:
-    """ "" when `bwrap` can build a sandbox here, else its complaint."""
+    """Nothing ("") when `bwrap` can build a sandbox here, else its complaint."""
     argv = [bwrap, "--ro-bind", "/", "/", "--unshare-all", "--cap-drop", "ALL", "--", "true"]
     try:
         done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
