@@ -497,7 +497,8 @@ def test_relay_forwards_to_the_server_and_ends_with_it(tmp_path: Path) -> None:
     inner = bind_local(0)
     inner_port = int(inner.getsockname()[1])
     inner.close()  # the server binds it itself, as a `{port}` server command does
-    argv = ["--fd", str(listener.fileno()), "--port", str(inner_port), "--"]
+    # the relay owns the descriptor it is given, as it does in its own process: hand it a copy
+    argv = ["--fd", str(os.dup(listener.fileno())), "--port", str(inner_port), "--"]
     codes: list[int] = []
     relay = threading.Thread(
         target=lambda: codes.append(
@@ -512,6 +513,11 @@ def test_relay_forwards_to_the_server_and_ends_with_it(tmp_path: Path) -> None:
             break
     relay.join(30)
     assert (status, output, codes) == (200, [1], [3])
+    accepting = [t for t in threading.enumerate() if t.name.endswith("(serve_relay)")]
+    listener.shutdown(socket.SHUT_RDWR)  # the relay's accept loop ends with its socket
+    for thread in accepting:
+        thread.join(5)
+    assert [thread.is_alive() for thread in accepting] == [False]
     listener.close()
 
 

@@ -197,9 +197,12 @@ def _relay(client: socket.socket, port: int) -> None:
 
 
 def serve_relay(listener: socket.socket, port: int) -> None:
-    """Forward every connection accepted on `listener` to 127.0.0.1:`port`, forever."""
+    """Forward every connection accepted on `listener` to 127.0.0.1:`port`, until it closes."""
     while True:
-        client, _ = listener.accept()
+        try:
+            client, _ = listener.accept()
+        except OSError:  # the listener was closed: nothing more to relay
+            return
         threading.Thread(target=_relay, args=(client, port), daemon=True).start()
 
 
