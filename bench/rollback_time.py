@@ -1,6 +1,6 @@
 """Time from a failed check to the previous release answering again, on the local target.
 
-    python bench/rollback_time.py [--trials 5]
+    python bench/rollback_time.py [--trials 5] [--sandbox auto|required|off]
 
 Deploys a good release of a small pure-Python model, then releases that pass their candidate
 checks and fail during the bake (after traffic was switched to them). A client keeps sending
@@ -43,6 +43,7 @@ input = 2
 expect = 4
 
 [tool.mlgate.environments.bench]
+target = { kind = "local", sandbox = "SANDBOX" }
 approval = { required = false }
 verify = { requests = 5, bake = "2s" }
 """
@@ -86,8 +87,10 @@ class Client(threading.Thread):
 
 
 def build(root: Path, version: str, limit: int) -> Path:
-    """A package whose model fails after `limit` predictions."""
-    (root / "pyproject.toml").write_text(PYPROJECT.replace("VERSION", version))
+    """A package whose model fails after `limit` predictions (the sandbox setting kept)."""
+    sandbox = (root / "sandbox").read_text()
+    text = PYPROJECT.replace("VERSION", version).replace("SANDBOX", sandbox)
+    (root / "pyproject.toml").write_text(text)
     (root / "model.json").write_text(json.dumps({"limit": limit}))
     return build_package(root, BuildOptions(out_dir=root / "dist", environ={})).path
 
@@ -116,9 +119,10 @@ def trial(root: Path, number: int, good_digest: str) -> tuple[float, float]:
     return back - failed_at, float(restored.data["seconds"])
 
 
-def run(root: Path, trials: int) -> tuple[list[float], list[float]]:
+def run(root: Path, trials: int, sandbox: str) -> tuple[list[float], list[float]]:
     """Deploy the good release, then `trials` failing ones; return both measurements."""
     (root / "serve.py").write_text(SERVE)
+    (root / "sandbox").write_text(sandbox)
     good = build(root, "good", 10**9)
     assert deploy(root, good) == 0
     entries = read_entries(ledger_for(root / ".mlgate" / "ledger", "bench"))
@@ -131,16 +135,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark in a temporary project; print the numbers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=5)
+    parser.add_argument("--sandbox", choices=("auto", "required", "off"), default="auto")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         try:
-            seen, stage = run(root, args.trials)
+            seen, stage = run(root, args.trials, args.sandbox)
         finally:
             settings = release_config(root / "pyproject.toml", {}).environment("bench").target
             assert isinstance(settings, LocalSettings)
             LocalTarget(settings, LocalProcesses(), SystemClock()).shutdown()
-    print(f"failed bake check -> previous release answering, {args.trials} trials (target < 2 s):")
+    trials = f"{args.trials} trials, sandbox {args.sandbox!r}"
+    print(f"failed bake check -> previous release answering, {trials} (target < 2 s):")
     print(f"  seen by a client: median {statistics.median(seen):.3f} s, max {max(seen):.3f} s")
     print(f"  rollback stage:   median {statistics.median(stage):.3f} s, max {max(stage):.3f} s")
     return 0 if max(seen) < 2.0 else 1

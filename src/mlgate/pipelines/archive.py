@@ -18,7 +18,7 @@ import posixpath
 import tarfile
 import tempfile
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, NamedTuple
 
@@ -32,6 +32,8 @@ MIN_SAVING = 0.1
 _SAMPLE = 64 * 1024
 #: Members kept in memory (the manifest) larger than this are not kept.
 KEEP_LIMIT = 16 * 1024 * 1024
+#: Packages are meant to be shared (CI artifacts, reviewers): readable by all, like a wheel.
+PACKAGE_MODE = 0o644
 
 
 class Member(NamedTuple):
@@ -72,6 +74,7 @@ def _write_atomically(target: Path, members: Sequence[Member], mtime: int) -> No
     target.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(handle, PACKAGE_MODE)
         with os.fdopen(handle, "wb") as raw:
             _write_tar(raw, members, mtime, compress_level(members))
             raw.flush()
@@ -152,20 +155,107 @@ def read_archive(path: Path, sink: Sink, keep: Callable[[str], bool]) -> list[Re
         raise PackageError(f"{path}: not a readable package archive ({err})") from err
 
 
+def _admit_all(info: tarfile.TarInfo) -> None:
+    """Every safe member may be read."""
+
+
 def _read_members(
-    tar: tarfile.TarFile, sink: Sink, keep: Callable[[str], bool]
+    tar: tarfile.TarFile,
+    sink: Sink,
+    keep: Callable[[str], bool],
+    admit: Callable[[tarfile.TarInfo], None] = _admit_all,
 ) -> Iterator[ReadMember]:
     seen: set[str] = set()
     for info in tar:
         problem = unsafe_member(info) or ("appears twice" if info.name in seen else None)
         if problem:
             raise PackageError(f"unsafe member '{info.name}': {problem}; nothing was extracted")
+        admit(info)
         seen.add(info.name)
         stream = tar.extractfile(info)
         if stream is None:  # pragma: no cover - regular files always have a stream
             raise PackageError(f"member '{info.name}' cannot be read")
         wanted = keep(info.name) and info.size <= KEEP_LIMIT
         yield _copy(info, stream, sink(info.name, info.mode), wanted)
+
+
+#: Given the first member's bytes (the manifest), the size of every other member it admits.
+Plan = Callable[[bytes], Mapping[str, int]]
+
+
+#: Room for one member's headers (tar and pax) and padding, beyond the size the manifest gives.
+HEADER_ROOM = 64 * 1024
+
+
+class _Bounded:
+    """The uncompressed tar stream, refusing to be read past `limit` bytes: the manifest and,
+    once it is read, what the manifest accounts for. A crafted header (a member or a pax
+    header declaring gigabytes) fails here instead of being inflated."""
+
+    def __init__(self, raw: gzip.GzipFile, limit: int) -> None:
+        self.raw = raw
+        self.limit = limit
+
+    def read(self, size: int = -1) -> bytes:
+        if size < 0 or self.raw.tell() + size > self.limit:
+            raise PackageError(
+                f"the archive holds more than its manifest accounts for ({self.limit} bytes); "
+                "refusing it"
+            )
+        return self.raw.read(size)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return self.raw.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self.raw.tell()
+
+
+def read_planned(path: Path, first: str, plan: Plan, sink: Sink) -> list[ReadMember]:
+    """Read `path` once, `first` member first; every later member must be one `plan` admits,
+    with the size it gives, checked from its header before a byte of it reaches `sink`; the
+    uncompressed stream may not be longer than those sizes and their headers."""
+    try:
+        with gzip.open(path, "rb") as raw:
+            bounded = _Bounded(raw, KEEP_LIMIT + HEADER_ROOM)
+            # reading needs only read/seek/tell; typeshed's protocol also asks for write/close
+            with tarfile.open(fileobj=bounded, mode="r:") as tar:  # type: ignore[call-overload]
+                return _planned(tar, bounded, first, (plan, sink))
+    except (tarfile.TarError, EOFError, gzip.BadGzipFile, OSError) as err:
+        raise PackageError(f"{path}: not a readable package archive ({err})") from err
+
+
+def _planned(
+    tar: tarfile.TarFile, bounded: _Bounded, first: str, how: tuple[Plan, Sink]
+) -> list[ReadMember]:
+    plan, sink = how
+    plans: list[Mapping[str, int]] = []
+
+    def admit(info: tarfile.TarInfo) -> None:
+        if not plans and (info.name != first or info.size > KEEP_LIMIT):
+            raise PackageError(f"the archive must start with {first} (at most {KEEP_LIMIT} bytes)")
+        if plans:
+            _check_planned(info, plans[0])
+
+    def writes(name: str, mode: int) -> IO[bytes] | None:
+        return sink(name, mode) if plans else None
+
+    members = _read_members(tar, writes, lambda name: not plans, admit)
+    head = next(members, None)
+    if head is None or head.data is None:
+        raise PackageError(f"the archive must start with {first} (at most {KEEP_LIMIT} bytes)")
+    plans.append(plan(head.data))
+    bounded.limit = bounded.tell() + sum(size + HEADER_ROOM for size in plans[0].values())
+    bounded.limit += 2 * HEADER_ROOM  # the end-of-archive blocks
+    return [head, *members]
+
+
+def _check_planned(info: tarfile.TarInfo, sizes: Mapping[str, int]) -> None:
+    if info.name not in sizes:
+        raise PackageError(f"{info.name} is in the archive but not in the manifest; refusing it")
+    if info.size != sizes[info.name]:
+        declared = f"{info.size} bytes, the manifest {sizes[info.name]}"
+        raise PackageError(f"{info.name} declares {declared}; refused before extracting it")
 
 
 def _copy(

@@ -25,11 +25,14 @@
     max-error-rate = 0.0
     bake = "10s"                        # checks repeated after traffic is switched
     timeout = "5s"                      # one request
+    concurrency = 1                     # requests in flight at once
 
 Durations are seconds (a number) or text such as "500ms", "30s", "15m", "24h", "7d".
 Local target settings: `state-dir` (default `.mlgate/releases/<env>`; env MLGATE_STATE_DIR holds
 one folder per environment), `port` (the stable endpoint; 0 picks a free one on first deploy),
-`start-timeout`. Command target settings: `deploy`, `health`, `rollback` (argument lists with
+`start-timeout`, `sandbox` ("auto", "required", "off"), `env` (environment variables passed to
+model servers), `keep` (releases kept in the store). Command target settings: `deploy`,
+`health`, `rollback` (argument lists with
 `{package}`, `{digest}`, `{env}`, `{previous}` templated), `endpoint` (URL for HTTP checks),
 `timeout`.
 """
@@ -44,6 +47,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from mlgate.config import RawConfig, load_raw
 from mlgate.errors import ConfigError
+from mlgate.pipelines import sandbox
 from mlgate.pipelines.ledger import Ledger, SshKeys, ledger_for
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -75,6 +79,7 @@ class VerifyPolicy:
     max_error_rate: float = 0.0
     bake: float = 10.0
     timeout: float = 5.0
+    concurrency: int = 1
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,9 @@ class LocalSettings:
     state_dir: Path
     port: int = 0
     start_timeout: float = 30.0
+    sandbox: str = "auto"
+    env: tuple[str, ...] = ()
+    keep: int = 5
 
 
 @dataclass(frozen=True)
@@ -193,6 +201,32 @@ def _argv(where: str, value: Any) -> tuple[str, ...]:
     return argv
 
 
+def _port(where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ConfigError(f"{where} = {value!r}: expected a port from 1 to 65535 (0: pick one)")
+    return value
+
+
+def _positive(where: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{where} = {value!r}: expected a whole number >= 1")
+    return value
+
+
+def _sandbox(where: str, value: Any) -> str:
+    if value not in sandbox.MODES:
+        raise ConfigError(f"{where} = {value!r}: expected 'auto', 'required' or 'off'")
+    return str(value)
+
+
+def _passthrough(where: str, value: Any) -> tuple[str, ...]:
+    for name in _names(where, value):
+        problem = sandbox.refused_key(name)
+        if problem:
+            raise ConfigError(f"{where}: {name!r} cannot be passed to a model server: {problem}")
+    return tuple(value)
+
+
 _Spec = Mapping[str, Callable[[str, Any], Any]]
 _APPROVAL: _Spec = {
     "allow-self-approval": _bool,
@@ -204,6 +238,7 @@ _APPROVAL: _Spec = {
 }
 _VERIFY: _Spec = {
     "bake": duration,
+    "concurrency": _positive,
     "health": _text,
     "max-error-rate": _fraction,
     "max-p95-latency": duration,
@@ -213,7 +248,15 @@ _VERIFY: _Spec = {
 }
 _LEDGER: _Spec = {"allowed-signers": _text, "path": _text, "signed": _bool, "ssh-signed": _bool}
 _MIN_KEY = 32
-_LOCAL: _Spec = {"kind": _text, "port": _count, "start-timeout": duration, "state-dir": _text}
+_LOCAL: _Spec = {
+    "env": _passthrough,
+    "keep": _positive,
+    "kind": _text,
+    "port": _port,
+    "sandbox": _sandbox,
+    "start-timeout": duration,
+    "state-dir": _text,
+}
 _COMMAND: _Spec = {
     "deploy": _argv,
     "endpoint": _text,

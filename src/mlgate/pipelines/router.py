@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from mlgate.pipelines.runtime import exit_on_term
+from mlgate.pipelines.runtime import adopt, exit_on_term
 
 _FORWARDED = ("Content-Type",)
 
@@ -81,20 +81,24 @@ class Router(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, port: int, store: Path) -> None:
+    def __init__(self, port: int, store: Path, fd: int | None = None) -> None:
         self.store = store
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler, bind_and_activate=fd is None)
+        if fd is not None:
+            adopt(self, fd)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Serve the store's current release on `--port` until terminated."""
     parser = argparse.ArgumentParser(prog="python -m mlgate.pipelines.router")
     parser.add_argument("--store", type=Path, required=True, help="the release store")
-    parser.add_argument("--port", type=int, required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", type=int, help="bind 127.0.0.1:PORT")
+    where.add_argument("--fd", type=int, help="serve on this inherited listening socket")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGTERM, exit_on_term)
-    with Router(args.port, args.store.resolve()) as router:
+    with Router(args.port or 0, args.store.resolve(), args.fd) as router:
         logging.getLogger("mlgate.router").info(
             "routing 127.0.0.1:%d to %s", router.server_port, args.store
         )

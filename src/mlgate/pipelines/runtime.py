@@ -7,6 +7,7 @@ test can hand in its own clock (approval expiry) while everything else runs for 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import signal
 import socket
@@ -14,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
+from http.server import HTTPServer
 from pathlib import Path
 from types import FrameType
 from typing import NamedTuple, Protocol
@@ -73,21 +75,28 @@ class Processes(Protocol):
     def run(self, argv: Sequence[str], cwd: Path, timeout: float) -> Completed: ...
 
 
+#: The environment variable naming the listening socket a server inherits.
+LISTEN_FD = "MLGATE_LISTEN_FD"
+
+
 class LocalProcesses:
     """Real processes on this machine. Servers get their own session and outlive mlgate."""
 
     def start(self, argv: Sequence[str], cwd: Path, log: Path, env: Mapping[str, str]) -> Proc:
-        """Spawn `argv` detached, output appended to `log`; return the process."""
+        """Spawn `argv` detached with exactly the environment `env` (nothing inherited), output
+        appended to `log`; the descriptor `env` names in MLGATE_LISTEN_FD is passed on."""
         log.parent.mkdir(parents=True, exist_ok=True)
+        fds = (int(env[LISTEN_FD]),) if env.get(LISTEN_FD) else ()
         with log.open("ab") as out:
             process = subprocess.Popen(
                 list(argv),
                 cwd=cwd,
-                env={**os.environ, **env},
+                env=dict(env),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                pass_fds=fds,
             )
         process.returncode = 0  # reaped by stop() or by init; silences Popen's ResourceWarning
         return Proc(process.pid, start_ticks(process.pid, Path("/proc")))
@@ -99,13 +108,14 @@ class LocalProcesses:
         return not proc.started or start_ticks(proc.pid, Path("/proc")) in ("", proc.started)
 
     def stop(self, proc: Proc, grace: float) -> None:
-        """SIGTERM, then SIGKILL after `grace` seconds; reap it when it is our child."""
+        """SIGTERM, then SIGKILL after `grace` seconds, to the process and its process group
+        (a sandboxed server runs inside bwrap, in bwrap's group); reap it when it is our child."""
         for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
             if not self.alive(proc):
                 _ended(proc.pid, 0.0)
                 return
             with contextlib.suppress(ProcessLookupError):  # ended meanwhile: nothing to stop
-                os.kill(proc.pid, sig)
+                _signal(proc.pid, sig)
             if _ended(proc.pid, wait):
                 return
 
@@ -120,6 +130,14 @@ class LocalProcesses:
         except OSError as err:
             return Completed(127, f"cannot run {argv[0]}: {err.strerror}")
         return Completed(done.returncode, done.stdout + done.stderr)
+
+
+def _signal(pid: int, sig: int) -> None:
+    """Signal the group `pid` leads (servers start their own session), else `pid` alone."""
+    if os.getpgid(pid) == pid:
+        os.killpg(pid, sig)
+    else:
+        os.kill(pid, sig)
 
 
 def _text(value: bytes | str | None) -> str:
@@ -157,6 +175,43 @@ def listening(port: int) -> bool:
         if probe.connect_ex(("127.0.0.1", port)) != 0:
             return False
         return bool(probe.getsockname() != probe.getpeername())
+
+
+def bind_local(port: int) -> socket.socket:
+    """A socket listening on 127.0.0.1:`port` (0: a free one); OSError when it is taken."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # Linux still refuses a port another socket listens on; this only lets a port whose
+    # previous server left connections in TIME_WAIT be bound again (as http.server does).
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("127.0.0.1", port))
+        listener.listen(128)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+def answering(port: int, timeout: float) -> bool:
+    """Whether an HTTP server answers on 127.0.0.1:`port` within `timeout` (any status)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        connection.request("GET", "/health")
+        connection.getresponse().read()
+    except (OSError, http.client.HTTPException):  # not serving (yet): the caller polls again
+        return False
+    finally:
+        connection.close()
+    return True
+
+
+def adopt(server: HTTPServer, fd: int) -> None:
+    """Make `server` (created unbound) serve on the inherited listening socket `fd`."""
+    server.socket.close()
+    server.socket = socket.socket(fileno=fd)
+    host, port = server.socket.getsockname()[:2]
+    server.server_address = (host, port)
+    server.server_name, server.server_port = host, port
 
 
 def exit_on_term(signum: int, frame: FrameType | None) -> None:

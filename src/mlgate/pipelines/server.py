@@ -3,6 +3,10 @@
 It imports the package's entrypoint ("module:function", resolved inside the release folder),
 calls the function once to get a predict callable, and serves on 127.0.0.1:
 
+It serves on `--port`, or on the listening socket it inherits as `--fd` (how the local target
+starts it: mlgate binds the port and hands the socket over, so a sandboxed server needs no
+network of its own).
+
 - `GET /health`   200 `{"status": "ok", "digest": ...}` once the model is loaded;
 - `POST /predict` with `{"input": X}`: 200 `{"output": predict(X)}`; 400 for a body that is not
   such JSON, 500 `{"error": ...}` when predict raises (traceback on stderr).
@@ -23,7 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from mlgate.pipelines.runtime import exit_on_term
+from mlgate.pipelines.runtime import adopt, exit_on_term
 
 Predict = Callable[[Any], Any]
 
@@ -102,10 +106,12 @@ class ModelServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, port: int, predict: Predict, digest: str) -> None:
+    def __init__(self, port: int, predict: Predict, digest: str, fd: int | None = None) -> None:
         self.predict = predict
         self.digest = digest
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler, bind_and_activate=fd is None)
+        if fd is not None:
+            adopt(self, fd)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -113,14 +119,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m mlgate.pipelines.server")
     parser.add_argument("--root", type=Path, required=True, help="the release folder")
     parser.add_argument("--entrypoint", required=True, help="module:function")
-    parser.add_argument("--port", type=int, required=True)
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--port", type=int, help="bind 127.0.0.1:PORT")
+    where.add_argument("--fd", type=int, help="serve on this inherited listening socket")
     parser.add_argument("--digest", default="")
     parser.add_argument("--path", action="append", default=[], help="a pythonpath folder")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     signal.signal(signal.SIGTERM, exit_on_term)
     predict = load_entrypoint(args.root.resolve(), args.entrypoint, args.path or ["."])
-    with ModelServer(args.port, predict, args.digest) as server:
+    with ModelServer(args.port or 0, predict, args.digest, args.fd) as server:
         logging.getLogger("mlgate.server").info(
             "serving %s on 127.0.0.1:%d", args.digest, server.server_port
         )

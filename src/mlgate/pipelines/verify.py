@@ -3,10 +3,11 @@
 Checks run in order and stop at the first failure: `health` (GET the health path answers 200),
 `smoke` (every smoke case of the manifest: POST `{"input": ...}` to /predict; the `output` must
 satisfy the case, see `mlgate.pipelines.smoke`), then `requests` predictions (smoke inputs in
-turn, or health GETs when there are none) judged for `error-rate` (answers that are not 200,
-timeouts, refused connections; against `max-error-rate`) and `latency` (p95 against
-`max-p95-latency`). The bake phase repeats the whole round on the stable endpoint until the
-bake period is over, so a release that degrades after the switch is caught too.
+turn, or health GETs when there are none; `concurrency` of them in flight at once) judged for
+`error-rate` (answers that are not 200, timeouts, refused connections; against
+`max-error-rate`) and `latency` (p95 against `max-p95-latency`). The bake phase repeats the
+whole round on the stable endpoint until the bake period is over, so a release that degrades
+after the switch is caught too.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import math
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NamedTuple
 
 from mlgate.pipelines.environments import VerifyPolicy
@@ -109,13 +111,21 @@ def check_smoke(probe: Probe) -> Check:
     return Check("smoke", True, measured, {"failed": 0}, f"{len(cases)} cases passed")
 
 
+def _one(probe: Probe, number: int) -> Answer:
+    if probe.smoke:
+        case = probe.smoke[number % len(probe.smoke)]
+        return request(probe, "POST", "/predict", {"input": case["input"]})
+    return request(probe, "GET", probe.policy.health)
+
+
 def _traffic(probe: Probe) -> Iterator[Answer]:
-    for number in range(probe.policy.requests):
-        if probe.smoke:
-            case = probe.smoke[number % len(probe.smoke)]
-            yield request(probe, "POST", "/predict", {"input": case["input"]})
-        else:
-            yield request(probe, "GET", probe.policy.health)
+    """The measured requests, `concurrency` of them in flight at once."""
+    numbers = range(probe.policy.requests)
+    if probe.policy.concurrency <= 1:
+        yield from (_one(probe, number) for number in numbers)
+        return
+    with ThreadPoolExecutor(max_workers=probe.policy.concurrency) as pool:
+        yield from pool.map(lambda number: _one(probe, number), numbers)
 
 
 def p95(seconds: Sequence[float]) -> float:
