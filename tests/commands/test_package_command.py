@@ -59,7 +59,7 @@ def test_build_prints_path_and_digest_and_verify_accepts_it(
     assert path == str(tmp_path / "tiny-0.3.0.mlpkg")
     assert digest.startswith("sha256:")
     assert len(digest) == 71
-    assert output.read_text() == f"path={path}\ndigest={digest}\n"
+    assert output.read_text() == f"path={path}\ndigest={digest}\nrecord={path}.provenance.json\n"
     assert main(["package", "verify", path]) == 0
     assert capsys.readouterr().out == f"{path}: ok tiny 0.3.0 {digest} (2 files)\n"
 

@@ -14,7 +14,13 @@ from mlgate.config import load_raw
 from mlgate.errors import UsageError
 from mlgate.pipelines.config import load_scan_config
 from mlgate.pipelines.package import BuildOptions, build_package, extract_package, read_package
+from mlgate.pipelines.provenance import record_path
 from mlgate.pipelines.scan import FileReport, Policy, build_policy, expand_paths, scan_file
+
+BUILDER_HELP = (
+    "who builds, kept in the build record beside the package, not in its digest "
+    "(default: $MLGATE_BUILDER, $GITHUB_TRIGGERING_ACTOR, $GITHUB_ACTOR, $USER...)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +32,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     build.add_argument("--out", type=Path, metavar="DIR", help="output folder (default: out)")
     build.add_argument("--meta", action="append", default=[], metavar="KEY=VALUE")
     build.add_argument("--metrics", type=Path, metavar="FILE.json", help="metrics to record")
-    build.add_argument("--builder", help="who builds (default: $MLGATE_BUILDER, $USER...)")
+    build.add_argument("--builder", help=BUILDER_HELP)
     build.add_argument("--github-output", action="store_true", help="append to $GITHUB_OUTPUT")
     build.set_defaults(run=run_build)
     scan = verbs.add_parser("scan", help="scan model files or folders for unsafe pickles")
@@ -61,7 +67,8 @@ def run_build(args: argparse.Namespace) -> int:
     print(f"{package.path} {package.digest}")
     if output:
         with Path(output).open("a", encoding="utf-8") as handle:
-            handle.write(f"path={package.path}\ndigest={package.digest}\n")
+            record = record_path(package.path)
+            handle.write(f"path={package.path}\ndigest={package.digest}\nrecord={record}\n")
     return 0
 
 
