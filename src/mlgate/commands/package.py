@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mlgate.config import load_raw
-from mlgate.errors import UsageError
+from mlgate.errors import GateError, UsageError
 from mlgate.pipelines.config import load_scan_config
 from mlgate.pipelines.package import BuildOptions, build_package, extract_package, read_package
 from mlgate.pipelines.provenance import record_path
@@ -43,6 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scan.set_defaults(run=run_scan)
     verify = verbs.add_parser("verify", help="re-hash every file of a package")
     verify.add_argument("package", type=Path, metavar="PKG")
+    verify.add_argument("--digest", help="refuse the package unless its digest is this one")
     verify.set_defaults(run=run_verify)
 
 
@@ -147,6 +148,11 @@ def _print_text(reports: Sequence[FileReport]) -> None:
 def run_verify(args: argparse.Namespace) -> int:
     """Verify a package; print its name, version and digest."""
     package = read_package(args.package)
+    if args.digest is not None and package.digest != args.digest:
+        raise GateError(
+            f"{package.path}: digest {package.digest} is not the expected {args.digest}; "
+            "refusing a package that is not the one built"
+        )
     manifest = package.manifest
     print(
         f"{package.path}: ok {manifest.name} {manifest.version} {package.digest} "

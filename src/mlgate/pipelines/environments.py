@@ -27,8 +27,8 @@ Durations are seconds (a number) or text such as "500ms", "30s", "15m", "24h", "
 Local target settings: `state-dir` (default `.mlgate/releases/<env>`; env MLGATE_STATE_DIR holds
 one folder per environment), `port` (the stable endpoint; 0 picks a free one on first deploy),
 `start-timeout`. Command target settings: `deploy`, `health`, `rollback` (argument lists with
-`{package}`, `{digest}`, `{env}`, `{previous}` templated), `endpoint` (URL for HTTP checks),
-`timeout`.
+`{package}`, `{digest}`, `{env}`, `{previous}` templated), `current` (prints the digest that
+serves, so a fresh CI runner can ask), `endpoint` (URL for HTTP checks), `timeout`.
 """
 
 from __future__ import annotations
@@ -91,6 +91,7 @@ class CommandSettings:
     deploy: tuple[str, ...]
     rollback: tuple[str, ...]
     health: tuple[str, ...] = ()
+    current: tuple[str, ...] = ()
     endpoint: str = ""
     timeout: float = 600.0
 
@@ -202,6 +203,7 @@ _LEDGER: _Spec = {"path": _text, "signed": _bool}
 _MIN_KEY = 32
 _LOCAL: _Spec = {"kind": _text, "port": _count, "start-timeout": duration, "state-dir": _text}
 _COMMAND: _Spec = {
+    "current": _argv,
     "deploy": _argv,
     "endpoint": _text,
     "health": _argv,

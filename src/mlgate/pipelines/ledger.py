@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mlgate.errors import GateError
+from mlgate.pipelines.ledger_branch import publish_appended
 
 GENESIS = "sha256:" + "0" * 64
 KINDS = frozenset({"approval", "deploy-end", "deploy-start", "promote", "seal", "verify"})
@@ -203,6 +204,7 @@ def append(ledger: Ledger, record: Record, at: str) -> Entry:
         if created:
             fsync_dir(ledger.path.parent)
         write_atomic(ledger.head_path, canonical(_head_record(ledger, entry)))
+    publish_appended(ledger.path.parent)  # a ledger-branch clone may push each entry at once
     return entry
 
 
