@@ -211,3 +211,20 @@ def test_scan_of_a_package_scans_the_models_inside_it(
     # numpy 2 pickles its arrays through numpy._core, numpy 1 through numpy.core
     assert report["findings"][0]["name"].endswith("core.multiarray._reconstruct")
     assert list(tmp_path.glob("**/mlgate-scan-*")) == []
+
+
+def test_verify_refuses_a_package_that_is_not_the_one_built(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project(tmp_path / "proj", {"weights": [1.0]})
+    argv = ["package", "build", "--config", str(root / "pyproject.toml"), "--out", str(tmp_path)]
+    assert main(argv) == 0
+    path, digest = capsys.readouterr().out.split()
+    assert main(["package", "verify", path, "--digest", digest]) == 0
+    capsys.readouterr()
+    other = "sha256:" + "0" * 64
+    assert main(["package", "verify", path, "--digest", other]) == 1
+    assert capsys.readouterr().err == (
+        f"mlgate: error: {path}: digest {digest} is not the expected {other}; refusing a "
+        "package that is not the one built\n"
+    )

@@ -28,8 +28,11 @@ def reviewers(answer: object, environment: str) -> list[str]:
     """
     if not isinstance(answer, list):
         raise UsageError("the approvals answer must be a JSON list of reviews")
-    found = [_login(item) for item in answer if _approves(item, environment)]
-    return sorted({login.casefold(): login for login in found}.values(), key=str.casefold)
+    unique: dict[str, str] = {}
+    for item in answer:
+        if _approves(item, environment):
+            unique.setdefault(_login(item).casefold(), _login(item))
+    return sorted(unique.values(), key=str.casefold)
 
 
 def _approves(item: object, environment: str) -> bool:
