@@ -228,9 +228,42 @@ def test_checkouts_drop_their_credentials(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", WORKFLOWS + CALLERS, ids=lambda p: p.name)
-def test_secrets_are_passed_by_name_never_inherited(path: Path) -> None:
+def test_release_callers_inherit_secrets_so_environment_secrets_reach_the_deploy_jobs(
+    path: Path,
+) -> None:
+    # A secret the caller names comes from the calling job, which has no environment: only
+    # `secrets: inherit` lets a deploy job read its own environment's secrets.
     for job in load(path)["jobs"].values():
-        assert job.get("secrets") != "inherit"
+        if job.get("uses", "").split("@")[0].endswith("/mlgate-release.yml"):
+            assert job["secrets"] == "inherit"
+        else:
+            assert "secrets" not in job
+
+
+#: The steps that may see a secret: they run mlgate's deploy or rollback, nothing else.
+SECRET_STEPS = {"Record the review, deploy, verify", "Roll back if the deployment was interrupted"}
+
+
+@pytest.mark.parametrize("path", ALL_YAML, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_only_the_deploy_and_rollback_steps_see_a_secret(path: Path) -> None:
+    data = load(path)
+    for job in data.get("jobs", {}).values():
+        assert "secrets." not in json.dumps(job.get("env", {})), "a job-wide secret"
+    for step in steps_of(data):
+        if "secrets." in json.dumps(step):
+            assert step["name"] in SECRET_STEPS, step["name"]
+            assert set(step["env"]) == {
+                "MLGATE_LEDGER_KEY",
+                "MLGATE_DEPLOY_SECRET",
+                "AWS_ROLE_ARN",
+                "AZURE_CLIENT_ID",
+                "AZURE_TENANT_ID",
+            }
+    triggers = data.get("on")
+    call = triggers.get("workflow_call") if isinstance(triggers, dict) else None
+    assert "secrets" not in (call or {}), (
+        "workflow_call secrets come from a job with no environment"
+    )
 
 
 def test_reusable_workflows_have_typed_inputs_and_documented_outputs() -> None:
@@ -278,7 +311,8 @@ def test_a_caller_passes_only_declared_inputs_and_secrets(called: str, job: dict
     # pin tests keep that commit's copy equal to this one.
     declared = load(WORKFLOWS_BY_NAME[called])["on"]["workflow_call"]
     assert set(job.get("with", {})) <= set(declared["inputs"])
-    assert set(job.get("secrets", {})) <= set(declared.get("secrets", {}))
+    secrets = job.get("secrets", {})
+    assert secrets == "inherit" or set(secrets) <= set(declared.get("secrets", {}))
     required = {name for name, spec in declared["inputs"].items() if spec.get("required")}
     assert required <= set(job.get("with", {}))
 
@@ -292,18 +326,64 @@ def test_a_caller_grants_what_the_called_jobs_request(called: str, job: dict[str
         assert LEVELS[granted.get(scope, "none")] >= LEVELS[level], f"{scope}: {level}"
 
 
+#: The lane of an environment, after the `mlgate-deploy-` or `mlgate-rollback-` prefix.
+LANE = "${{{{ github.repository }}}}-${{{{ inputs.{}-environment }}}}"
+
+
 def test_release_gates_production_and_never_cancels_a_deploy() -> None:
     jobs = load(WORKFLOWS_BY_NAME["mlgate-release.yml"])["jobs"]
-    assert jobs["production"]["environment"] == "${{ inputs.production-environment }}"
+    assert jobs["production"]["environment"] == {
+        "name": "${{ inputs.production-environment }}",
+        "url": "${{ steps.deploy.outputs.url }}",
+    }
     assert jobs["production"]["needs"] == ["build", "staging"]
-    for name in ("staging", "production", "rollback-staging", "rollback-production"):
-        concurrency = jobs[name]["concurrency"]
-        assert concurrency["cancel-in-progress"] is False
-        environment = "production" if name.endswith("production") else "staging"
-        assert concurrency["group"].endswith(f"${{{{ inputs.{environment}-environment }}}}")
-    for name in ("rollback-staging", "rollback-production"):
-        assert jobs[name]["if"].startswith("${{ (failure() || cancelled())")
-        assert "environment" not in jobs[name]
+    for name in ("staging", "production"):
+        assert jobs[name]["concurrency"] == {
+            "group": f"mlgate-deploy-{LANE.format(name)}",
+            "cancel-in-progress": False,
+            "queue": "max",
+        }
+        assert jobs[name]["outputs"] == {"started": "${{ steps.started.outputs.started }}"}
+        assert jobs[name]["steps"][0]["id"] == "started"
+
+
+def test_rollback_jobs_run_only_after_a_started_deploy_failed_or_was_cancelled() -> None:
+    jobs = load(WORKFLOWS_BY_NAME["mlgate-release.yml"])["jobs"]
+    for name in ("staging", "production"):
+        job = jobs[f"rollback-{name}"]
+        assert job["needs"] == ["build", name]
+        assert job["if"] == (
+            f"${{{{ always() && needs.build.result == 'success' && (needs.{name}.result == "
+            f"'cancelled' || (needs.{name}.result == 'failure' && needs.{name}.outputs.started "
+            "== 'true')) }}"
+        )
+        assert job["concurrency"] == {
+            "group": f"mlgate-rollback-{LANE.format(name)}",
+            "cancel-in-progress": False,
+        }
+        # GitHub force-ends jobs five minutes after a cancel: start, install, roll back in 4.
+        assert job["timeout-minutes"] == 4
+        setup = next(step for step in job["steps"] if step["name"] == "Set up mlgate only")
+        assert "install" not in setup["with"]
+        assert "inputs.rollback-environment-suffix" in job["environment"]
+
+
+def test_attestations_are_written_by_the_build_job_only() -> None:
+    jobs = load(WORKFLOWS_BY_NAME["mlgate-release.yml"])["jobs"]
+    writers = [name for name, job in jobs.items() if "attestations" in job["permissions"]]
+    assert {name: jobs[name]["permissions"]["attestations"] for name in writers} == {
+        "build": "write",
+        "staging": "read",
+        "production": "read",
+    }
+    for name in ("staging", "production"):
+        first = [step["name"] for step in jobs[name]["steps"][:3]]
+        assert first == [
+            "Started after the review",
+            "Download the package and its build record",
+            "Verify the attestation and the digest before anything else",
+        ]
+        assert "--signer-workflow" in jobs[name]["steps"][2]["run"]
 
 
 # --- the CLI surface the YAML uses --------------------------------------------------------
