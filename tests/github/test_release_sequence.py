@@ -52,6 +52,12 @@ entrypoint = "tiny.serve:load"
 [[tool.mlgate.package.smoke]]
 input = [1, 2]
 expect = [2, 4]
+
+[tool.mlgate.environments.staging]
+target = { kind = "command", deploy = ["true"], rollback = ["true"] }
+
+[tool.mlgate.environments.production]
+target = { kind = "command", deploy = ["true"], rollback = ["true"] }
 """
 
 TINY_SERVE = """\
@@ -90,15 +96,18 @@ def runner_for(workspace: Path, **inputs: Any) -> Runner:
     (server / "team").mkdir(parents=True, exist_ok=True)
     github = {
         "actor": "carol",
+        "triggering_actor": "carol",
         "repository": "team/model",
         "run_id": "4242",
+        "run_attempt": "1",
         "server_url": f"file://{server}",
         "token": "not-a-real-token",
         "workspace": str(workspace),
     }
     clean = {key: value for key, value in os.environ.items() if not key.startswith("GITHUB_")}
     base = clean | {f"GITHUB_{key.upper()}": value for key, value in github.items()}
-    base |= {"GITHUB_RUN_ATTEMPT": "1", "RUNNER_TEMP": str(workspace.parent / "runner-temp")}
+    base |= {"RUNNER_TEMP": str(workspace.parent / "runner-temp")}
+    base |= {"RUNNER_ENVIRONMENT": "self-hosted"}  # a deploy host; tests of hosted runners say so
     (workspace.parent / "runner-temp").mkdir(exist_ok=True)
     artifacts = workspace.parent / "artifacts"
     artifacts.mkdir(exist_ok=True)
@@ -117,6 +126,9 @@ def test_the_build_job_builds_verifies_and_uploads_the_package(tiny: Path) -> No
         ["mlgate", "package", "verify", str(uploaded)], capture_output=True, text=True, check=True
     )
     assert verified.stdout == f"{uploaded}: ok tiny 1.0.0 {digest} (3 files)\n"
+    record = json.loads(uploaded.with_name("tiny-1.0.0.mlpkg.provenance.json").read_text())
+    assert (record["digest"], record["builder"], record["run_id"]) == (digest, "carol", "4242")
+    assert "  actions/attest-build-provenance" in runner.log
     summary = (runner.artifacts.parent / "summary-build.md").read_text(encoding="utf-8")
     assert f"| `dist/tiny-1.0.0.mlpkg` | `{digest}` |" in summary
 
@@ -187,7 +199,7 @@ def test_status_functions_decide_what_runs_after_a_failure() -> None:
 EXAMPLE = ROOT / "examples" / "iris"
 MARKER = "# Release environments."
 ENVIRONMENTS = """# Release environments: short checks and free ports; the local target stands in
-# for production. The ledger is signed: the release needs the ledger-key secret.
+# for production. The ledger is signed: the release needs the MLGATE_LEDGER_KEY secret.
 [tool.mlgate.ledger]
 signed = true
 
@@ -213,11 +225,18 @@ requests = 3
 bake = "0.3s"
 max-p95-latency = "LATENCY"
 """
-#: `gh api .../approvals --jq ...` as GitHub answers it: the reviewer of each environment.
-GH = """#!/bin/sh
-case "$ENVIRONMENT" in
-  staging) echo alice ;;
-  production) echo bob ;;
+#: `gh` as GitHub answers: the run's approvals (the login spelled as on GitHub, "Bob" for the
+#: approvers list's "bob"), and `gh attestation verify`, recorded in gh.log beside it.
+APPROVALS = [
+    {"state": "approved", "environments": [{"name": "staging"}], "user": {"login": "alice"}},
+    {"state": "approved", "environments": [{"name": "production"}], "user": {"login": "Bob"}},
+]
+GH = f"""#!/bin/sh
+echo "gh $*" >> "$(dirname "$0")/gh.log"
+case "$1" in
+  api) echo '{json.dumps(APPROVALS)}' ;;
+  attestation) exit 0 ;;
+  *) exit 2 ;;
 esac
 """
 JOBS = ("build", "staging", "production", "rollback-staging", "rollback-production")
@@ -314,7 +333,7 @@ def ledger_on_the_branch(
 
 def released_with_the_reviewers_approvals(example: Path) -> str:
     """Release the example, check the jobs, the signed ledger branch and the summary; the digest."""
-    runner, results = release(example, {"ledger-key": LEDGER_KEY})
+    runner, results = release(example, {"MLGATE_LEDGER_KEY": LEDGER_KEY})
     log = "\n".join(runner.log)
     assert [results[job]["result"] for job in JOBS] == REACHED_PRODUCTION, log
     digest: str = results["build"]["outputs"]["digest"]
@@ -339,7 +358,7 @@ def test_a_release_reaches_production_then_a_failing_one_is_rolled_back(example:
     text = text.replace('max-p95-latency = "1s"', 'max-p95-latency = "0.001ms"')
     (example / "pyproject.toml").write_text(text, encoding="utf-8")
     git(example, "commit", "-qam", "1.1.0, with a latency budget no server meets")
-    runner, results = release(example, {"ledger-key": LEDGER_KEY})
+    runner, results = release(example, {"MLGATE_LEDGER_KEY": LEDGER_KEY})
     log = "\n".join(runner.log)
     assert [results[job]["result"] for job in JOBS] == [
         "success",
@@ -381,7 +400,8 @@ def ci_checkout(tmp_path: Path) -> Iterator[Path]:
     git(workspace, "add", "-A")
     git(workspace, "commit", "-qm", "mlgate")
     (tmp_path / "bin").mkdir()
-    (tmp_path / "bin" / "gh").write_text("#!/bin/sh\n", encoding="utf-8")  # nobody approved
+    nobody = '#!/bin/sh\ncase "$1" in api) echo "[]" ;; attestation) exit 0 ;; esac\n'
+    (tmp_path / "bin" / "gh").write_text(nobody, encoding="utf-8")  # nobody approved
     (tmp_path / "bin" / "gh").chmod(0o755)
     yield workspace
     for environment in ("ci-staging", "ci-production"):

@@ -281,3 +281,8 @@ def test_a_clone_without_publish_pushes_only_when_asked(tmp_path: Path) -> None:
     plain = tmp_path / "plain"
     record(plain, "production", "approval")  # not a git clone at all
     assert not (plain / ".git").exists()
+
+
+def test_pushing_a_folder_that_was_never_pulled_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(GateError, match=r"is not a clone of the ledger branch: pull it first"):
+        push(tmp_path / "never-pulled")

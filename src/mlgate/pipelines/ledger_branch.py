@@ -107,6 +107,11 @@ def _remote_has(cwd: Path | None, remote: str, branch: str) -> bool:
 
 def push(directory: Path, branch: str = DEFAULT_BRANCH, attempts: int = 3) -> list[str]:
     """Commit each new ledger entry in `directory` as one commit and push; return the subjects."""
+    if not (directory / ".git").is_dir():
+        raise GateError(
+            f"{directory} is not a clone of the ledger branch: pull it first "
+            "(`mlgate ledger-branch pull`)"
+        )
     subjects = commit_entries(directory)
     if _run(directory, "rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
         return subjects  # nothing was ever recorded: there is no branch to push
