@@ -7,7 +7,8 @@ the status functions, step and job `env:`, `$GITHUB_OUTPUT`, `$GITHUB_ENV`,
 Third-party actions are stood in for: checkout and setup-python do nothing (the test prepares
 the workspace and the interpreter), upload/download-artifact copy files through a folder,
 upload-sarif and attest-build-provenance are recorded in the log. A job's runner can die in a
-given step: the steps after it never run, as when GitHub loses a runner. The steps that pip-install mlgate, the project and the coverage
+given step: the steps after it never run, as when GitHub loses a runner. The steps that
+pip-install mlgate, the project and the coverage
 tools are skipped: the test's environment (the dev extra) already has them.
 """
 
