@@ -288,9 +288,12 @@ def _stop_servers(project: Path, environment: str) -> None:
 
 
 def release(
-    project: Path, secrets: dict[str, str] | None = None, **inputs: Any
+    project: Path,
+    secrets: dict[str, str] | None = None,
+    jobs: tuple[str, ...] = JOBS,
+    **inputs: Any,
 ) -> tuple[Runner, dict[str, dict[str, Any]]]:
-    """Run the release workflow's jobs in their order, as GitHub would, on `project`."""
+    """Run the release workflow's `jobs` in their order, as GitHub would, on `project`."""
     runner = runner_for(project, **inputs)
     runner.secrets.update(secrets or {})
     runner.base_env["PATH"] = f"{project.parent / 'bin'}{os.pathsep}{runner.base_env['PATH']}"
@@ -298,7 +301,7 @@ def release(
     if not remote.exists():
         git(project.parent, "init", "-q", "--bare", str(remote))
     results: dict[str, dict[str, Any]] = {}
-    for name in JOBS:
+    for name in jobs:
         needs = {need: results[need] for need in _needs(name)}
         results[name] = run_job(runner, RELEASE, name, needs)
     return runner, results
@@ -437,3 +440,164 @@ def test_ci_trains_and_releases_the_example_with_the_inputs_ci_yml_gives(ci_chec
         assert [entry["kind"] for entry in ledger][-1] == "deploy-end"
         assert {entry["digest"] for entry in ledger} == {results["build"]["outputs"]["digest"]}
     assert predict(8770, [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]) == {"output": [0, 2]}
+
+
+# --- state that survives the runner: a command target and the ledger branch ------------------
+
+#: The team's platform: it keeps what serves in a folder outside any runner. `deploy` switches
+#: traffic at once; with `die-after-switch` present it then kills its caller, `mlgate deploy`,
+#: as a runner that is lost between the switch and the bake would.
+PLATFORM_OPS = """\
+import os
+import signal
+import sys
+from pathlib import Path
+
+verb, env, digest = sys.argv[1:4]
+state = Path(os.environ["TEAM_PLATFORM"]) / env
+state.mkdir(parents=True, exist_ok=True)
+serving = state / "serving"
+if verb == "current":
+    print(serving.read_text().strip() if serving.exists() else "")
+    sys.exit(0)
+with (state / "log").open("a") as log:
+    log.write(f"{verb} {digest}\\n")
+serving.write_text(digest + "\\n")
+if verb == "deploy" and (state / "die-after-switch").exists():
+    (state / "die-after-switch").unlink()
+    os.kill(os.getppid(), signal.SIGKILL)
+"""
+
+PLATFORM_ENVIRONMENT = """
+[tool.mlgate.environments.{env}]
+approval = {{ required = false }}
+verify = {{ requests = 1, bake = 0 }}
+
+[tool.mlgate.environments.{env}.target]
+kind = "command"
+deploy = ["{python}", "{ops}", "deploy", "{{env}}", "{{digest}}"]
+rollback = ["{python}", "{ops}", "rollback", "{{env}}", "{{digest}}"]
+current = ["{python}", "{ops}", "current", "{{env}}", "-"]
+health = ["true"]
+timeout = "20s"
+"""
+
+
+@pytest.fixture
+def on_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The tiny project, deployed through a command target to a platform outside the runner."""
+    ops = tmp_path / "platform-ops.py"
+    ops.write_text(PLATFORM_OPS, encoding="utf-8")
+    monkeypatch.setenv("TEAM_PLATFORM", str(tmp_path / "platform"))
+    project = tmp_path / "work"
+    (project / "src" / "tiny").mkdir(parents=True)
+    (project / "models").mkdir()
+    text = TINY_PYPROJECT[: TINY_PYPROJECT.index("[tool.mlgate.environments.staging]")]
+    for env in ("staging", "production"):
+        text += PLATFORM_ENVIRONMENT.format(env=env, python=sys.executable, ops=ops)
+    (project / "pyproject.toml").write_text(text, encoding="utf-8")
+    (project / ".gitignore").write_text("dist/\n.mlgate-ledger/\n.mlgate/\n", encoding="utf-8")
+    (project / "src" / "tiny" / "__init__.py").write_text("", encoding="utf-8")
+    (project / "src" / "tiny" / "serve.py").write_text(TINY_SERVE, encoding="utf-8")
+    (project / "models" / "model.json").write_text('{"factor": 2}\n', encoding="utf-8")
+    git(tmp_path, "init", "-q", str(project))
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "tiny model")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "gh").write_text(GH, encoding="utf-8")
+    (tmp_path / "bin" / "gh").chmod(0o755)
+    return project
+
+
+def serving(project: Path, env: str) -> str:
+    """What the platform serves in `env`."""
+    return (project.parent / "platform" / env / "serving").read_text().strip()
+
+
+def fresh_runner(project: Path, name: str) -> Runner:
+    """Another machine: a new clone of the repository, its own temp folder, no state at all."""
+    workspace = project.parent / name / "work"
+    workspace.parent.mkdir()
+    git(project.parent, "clone", "-q", str(project), str(workspace))
+    runner = runner_for(workspace)
+    runner.github["server_url"] = f"file://{project.parent / 'github'}"
+    runner.base_env["GITHUB_SERVER_URL"] = runner.github["server_url"]
+    runner.base_env["PATH"] = f"{project.parent / 'bin'}{os.pathsep}{runner.base_env['PATH']}"
+    return runner
+
+
+def test_a_fresh_runner_rolls_back_a_deploy_that_died_between_switch_and_bake(
+    on_platform: Path,
+) -> None:
+    runner, results = release(on_platform)
+    assert [results[job]["result"] for job in JOBS] == REACHED_PRODUCTION, "\n".join(runner.log)
+    good = results["build"]["outputs"]["digest"]
+    assert serving(on_platform, "production") == good
+    (on_platform / "models" / "model.json").write_text('{"factor": 3}\n', encoding="utf-8")
+    git(on_platform, "commit", "-qam", "factor 3")
+    (on_platform.parent / "platform" / "production" / "die-after-switch").write_text("")
+    runner, results = release(on_platform, jobs=("build", "staging"))
+    bad = results["build"]["outputs"]["digest"]
+    died = run_job(
+        runner,
+        RELEASE,
+        "production",
+        {"build": results["build"], "staging": results["staging"]},
+        dies_in="Record the review, deploy, verify",
+    )
+    assert died == {"result": "failure", "outputs": {"started": "true"}}, "\n".join(runner.log)
+    assert serving(on_platform, "production") == bad  # traffic switched, then the runner died
+    # The write-ahead entry reached the ledger branch before the switch; nothing after it did.
+    pushed = ledger_on_the_branch(on_platform, "production")
+    assert [(entry["kind"], entry["digest"]) for entry in pushed][-1] == ("deploy-start", bad)
+
+    rescuer = fresh_runner(on_platform, "rescuer")
+    rescued = run_job(
+        rescuer, RELEASE, "rollback-production", {"build": results["build"], "production": died}
+    )
+    assert rescued["result"] == "success", "\n".join(rescuer.log)
+    assert "  Install mlgate and the project" not in rescuer.log
+    assert serving(on_platform, "production") == good
+    log = (on_platform.parent / "platform" / "production" / "log").read_text().splitlines()
+    assert log[-2:] == [f"deploy {bad}", f"rollback {good}"]
+    after = ledger_on_the_branch(on_platform, "production")
+    assert (after[-1]["kind"], after[-1]["digest"]) == ("deploy-end", good)
+    assert "the process died after step" in json.dumps(after)
+
+
+def test_a_rejected_review_or_a_failed_staging_runs_no_rollback_job(on_platform: Path) -> None:
+    runner = runner_for(on_platform)
+    built = {"result": "success", "outputs": {"digest": "sha256:" + "0" * 64}}
+    rejected = {"result": "failure", "outputs": {"started": ""}}  # no step ever ran
+    skipped = {"result": "skipped", "outputs": {"started": ""}}  # staging failed before it
+    for production in (rejected, skipped):
+        needs = {"build": built, "production": production}
+        assert run_job(runner, RELEASE, "rollback-production", needs)["result"] == "skipped"
+    assert runner.log == []
+
+
+def test_a_cancelled_deploy_gets_a_rollback_job_that_finds_what_to_do(on_platform: Path) -> None:
+    runner, results = release(on_platform)
+    assert results["production"]["result"] == "success", "\n".join(runner.log)
+    cancelled = {"result": "cancelled", "outputs": {"started": ""}}  # e.g. while waiting
+    rescuer = fresh_runner(on_platform, "rescuer")
+    needs = {"build": results["build"], "production": cancelled}
+    rescued = run_job(rescuer, RELEASE, "rollback-production", needs)
+    assert rescued["result"] == "success", "\n".join(rescuer.log)
+    log = "\n".join(rescuer.log)
+    assert "the last deployment to 'production' finished; nothing to roll back" in log
+    assert serving(on_platform, "production") == results["build"]["outputs"]["digest"]
+
+
+def test_a_github_hosted_runner_refuses_the_local_target_of_a_lasting_environment(
+    example: Path,
+) -> None:
+    runner = runner_for(example)
+    runner.base_env["RUNNER_ENVIRONMENT"] = "github-hosted"
+    runner.base_env["PATH"] = f"{example.parent / 'bin'}{os.pathsep}{runner.base_env['PATH']}"
+    build = run_job(runner, RELEASE, "build", {})
+    staging = run_job(runner, RELEASE, "staging", {"build": build})
+    assert staging["result"] == "failure"
+    log = "\n".join(runner.log)
+    assert "environment 'staging' uses the local target, whose releases and state vanish" in log
+    assert "  mlgate deploy" not in log
