@@ -120,7 +120,7 @@ class Runner:
 
     workspace: Path
     inputs: dict[str, Any]
-    github: dict[str, str]
+    github: dict[str, Any]
     base_env: dict[str, str]
     secrets: dict[str, str] = field(default_factory=dict)
     artifacts: Path = Path()
