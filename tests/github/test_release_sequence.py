@@ -133,6 +133,34 @@ def test_the_build_job_builds_verifies_and_uploads_the_package(tiny: Path) -> No
     assert f"| `dist/tiny-1.0.0.mlpkg` | `{digest}` |" in summary
 
 
+def test_a_deploy_job_refuses_a_package_that_is_not_the_build_jobs_before_anything_else(
+    tiny: Path,
+) -> None:
+    runner = runner_for(tiny)
+    runner.base_env["PATH"] = f"{tiny.parent / 'bin'}{os.pathsep}{runner.base_env['PATH']}"
+    (tiny.parent / "bin").mkdir()
+    (tiny.parent / "bin" / "gh").write_text(GH, encoding="utf-8")
+    (tiny.parent / "bin" / "gh").chmod(0o755)
+    build = run_job(runner, RELEASE, "build", {})
+    (tiny / "models" / "model.json").write_text('{"factor": 5}\n', encoding="utf-8")
+    other = subprocess.run(
+        ["mlgate", "package", "build", "--out", str(tiny.parent / "other")],
+        cwd=tiny,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    swapped = runner.artifacts / build["outputs"]["artifact"] / "tiny-1.0.0.mlpkg"
+    shutil.copy2(other[0], swapped)
+    staging = run_job(runner, RELEASE, "staging", {"build": build})
+    log = "\n".join(runner.log[runner.log.index("job build: success") + 1 :])
+    assert staging == {"result": "failure", "outputs": {"started": "true"}}
+    assert f"::error::the package digest {other[1]} is not the build job's " in log
+    assert "  Verify the attestation and the digest before anything else: 1\n" in log
+    assert "actions/checkout" not in log  # nothing else ran: no checkout, no install, no deploy
+    assert "mlgate deploy" not in log
+
+
 def test_a_broken_project_fails_the_build_job(tiny: Path) -> None:
     (tiny / "pyproject.toml").write_text(
         TINY_PYPROJECT.replace("models/*.json", "nowhere/*.bin"), encoding="utf-8"
@@ -533,6 +561,13 @@ def test_a_fresh_runner_rolls_back_a_deploy_that_died_between_switch_and_bake(
     assert [results[job]["result"] for job in JOBS] == REACHED_PRODUCTION, "\n".join(runner.log)
     good = results["build"]["outputs"]["digest"]
     assert serving(on_platform, "production") == good
+    gh_log = (on_platform.parent / "bin" / "gh.log").read_text().splitlines()
+    package = runner.base_env["RUNNER_TEMP"] + "/mlgate-release/tiny-1.0.0.mlpkg"
+    signer = "--signer-workflow mlgate/mlgate/.github/workflows/mlgate-release.yml"
+    assert [line for line in gh_log if line.startswith("gh attestation")][:2] == [
+        f"gh attestation verify {package} --repo team/model {signer}",
+        f"gh attestation verify {package}.provenance.json --repo team/model {signer}",
+    ]
     (on_platform / "models" / "model.json").write_text('{"factor": 3}\n', encoding="utf-8")
     git(on_platform, "commit", "-qam", "factor 3")
     (on_platform.parent / "platform" / "production" / "die-after-switch").write_text("")
