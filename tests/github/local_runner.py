@@ -185,6 +185,9 @@ def run_job(
             break
     outputs = {key: interpolate(value, context) for key, value in spec.get("outputs", {}).items()}
     runner.log.append(f"job {name}: {job.status}")
+    environment = spec.get("environment")
+    if isinstance(environment, dict) and "url" in environment:
+        runner.log.append(f"environment url: {interpolate(environment['url'], context)}")
     return {"result": job.status, "outputs": outputs}
 
 

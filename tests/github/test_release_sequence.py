@@ -468,6 +468,7 @@ def test_ci_trains_and_releases_the_example_with_the_inputs_ci_yml_gives(ci_chec
         assert [entry["kind"] for entry in ledger][-1] == "deploy-end"
         assert {entry["digest"] for entry in ledger} == {results["build"]["outputs"]["digest"]}
     assert predict(8770, [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]) == {"output": [0, 2]}
+    assert "environment url: http://127.0.0.1:8770" in runner.log
 
 
 # --- state that survives the runner: a command target and the ledger branch ------------------
