@@ -189,7 +189,14 @@ def test_the_build_command_runs_first_and_its_failure_stops_the_build(tiny: Path
 
 
 CONTEXT = {
-    "inputs": {"ledger-dir": "", "ledger-branch": "mlgate-ledger", "working-directory": "."},
+    "inputs": {
+        "ledger-dir": "",
+        "ledger-branch": "mlgate-ledger",
+        "working-directory": ".",
+        "install": "-e .",
+        "install-in-deploy-jobs": True,
+        "no-install": False,
+    },
     "github": {"workspace": "/w", "base_ref": ""},
     "needs": {"build": {"result": "success", "outputs": {"package": "p.mlpkg"}}},
 }
@@ -207,6 +214,8 @@ CONTEXT = {
         ("needs.build.outputs.package", "p.mlpkg"),
         ("!cancelled() && inputs.ledger-dir == ''", True),
         ("needs.missing.result", ""),
+        ("inputs.install-in-deploy-jobs && inputs.install || ''", "-e ."),
+        ("inputs.no-install && inputs.install || ''", ""),
     ],
 )
 def test_expressions_evaluate_as_on_github(expression: str, value: object) -> None:

@@ -345,6 +345,10 @@ def test_release_gates_production_and_never_cancels_a_deploy() -> None:
         }
         assert jobs[name]["outputs"] == {"started": "${{ steps.started.outputs.started }}"}
         assert jobs[name]["steps"][0]["id"] == "started"
+        setup = next(s for s in jobs[name]["steps"] if s["name"] == "Set up mlgate and the project")
+        assert setup["with"]["install"] == (
+            "${{ inputs.install-in-deploy-jobs && inputs.install || '' }}"
+        )
 
 
 def test_rollback_jobs_run_only_after_a_started_deploy_failed_or_was_cancelled() -> None:
