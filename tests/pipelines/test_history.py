@@ -84,6 +84,9 @@ def test_releases_follow_the_ledger(tmp_path: Path) -> None:
         undone_by=None,
         package="iris 1.0",
         last_step="ended",
+        switched=True,
+        intent=False,
+        status="verified",
     )
     assert history.serving(found) == found[2]
     assert history.unfinished(found) == found[3]
@@ -124,3 +127,18 @@ def test_json(tmp_path: Path) -> None:
     assert [item["id"] for item in loaded] == [11, 9, 6, 2]
     assert loaded[1]["undoes"] == 6
     assert history.short("") == "-"
+
+
+def test_status_and_standing_come_from_the_ledger(tmp_path: Path) -> None:
+    found = history.releases(record_flow(tmp_path))
+    assert [(r.id, r.status, r.switched) for r in found] == [
+        (2, "verified", True),
+        (6, "failed", False),
+        (9, "verified", True),  # a rollback written before rollbacks recorded `promote`
+        (11, "unfinished", False),
+    ]
+    assert (history.standing(found, A), history.standing(found, B)) == ("verified", "unfinished")
+    assert history.standing(found, "sha256:" + "c" * 64) == ""
+    assert history.last_good(found, A) is None
+    assert history.last_good(found, B) == found[2]
+    assert history.last_good(found[:1], "") == found[0]

@@ -23,6 +23,7 @@ import pytest
 
 from mlgate.cli import main
 from mlgate.pipelines.environments import LocalSettings, release_config
+from mlgate.pipelines.ledger import read_entries
 from mlgate.pipelines.local_target import LocalTarget
 from mlgate.pipelines.lock import held
 from mlgate.pipelines.package import BuildOptions, Package, build_package
@@ -413,3 +414,41 @@ def test_rollback_killed_is_finished_by_the_next_deploy(
     ]
     assert shown[0]["reason"] == "back to v1"
     assert shown[1]["previous"] == staging.packages["v1"].digest
+
+
+def test_rollback_after_an_automatic_rollback_restores_the_last_good_release(
+    staging: Env, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mlgate rollback` used to undo the automatic rollback, putting the failed release back
+    and checking only /health; it restores the last release verified good and verifies it."""
+    _serving(staging, "v1")
+    v1, v2 = staging.packages["v1"].digest, staging.packages["v2"].digest
+    degrading = staging.packages["degrading"]
+    assert staging.mlgate("deploy", str(staging.packages["v2"].path), "--env", "staging") == 0
+    assert staging.mlgate("deploy", str(degrading.path), "--env", "staging") == 1
+    assert f"; rolled back to {v2[7:19]} in " in capsys.readouterr().err
+    _serving(staging, "v2")
+    assert staging.mlgate("rollback", "--env", "staging") == 0
+    out = capsys.readouterr().out
+    assert re.fullmatch(
+        rf"rolled back 'staging' \(rollback #\d+\) in \d+\.\d\ds; serving at "
+        rf"http://127\.0\.0\.1:{_endpoint(staging)}, verified\n",
+        out,
+    )
+    _serving(staging, "v1")
+    assert staging.mlgate("releases", "--env", "staging", "--format", "json", "--limit", "4") == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert [(r["type"], r["digest"], r["status"]) for r in shown] == [
+        ("rollback", v1, "verified"),
+        ("rollback", v2, "rolled back"),
+        ("deploy", degrading.digest, "failed"),
+        ("deploy", v2, "verified"),
+    ]
+    ledger = release_config(staging.config, {}).ledger("staging")
+    checks = [
+        (entry.data["check"], entry.data["passed"])
+        for entry in read_entries(ledger)
+        if entry.kind == "verify" and entry.data["deployment"] == shown[0]["id"]
+    ]
+    assert checks == [("health", True), ("smoke", True), ("error-rate", True), ("latency", True)]
+    assert staging.mlgate("ledger", "verify", "--env", "staging") == 0

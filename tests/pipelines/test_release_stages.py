@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -203,6 +204,11 @@ def test_command_target_deploys_and_rolls_back(
     assert tiny.mlgate("deploy", str(tiny.bad.path), "--env", "cmd", "--by", "ci") == 1
     err = capsys.readouterr().err
     assert "check bake health-command failed: the health command exited 3: health went wrong" in err
+    # the release rolled back to is verified too: the health command still fails, and says so
+    assert (
+        f"which failed its verification too: check restored health-command failed: the health "
+        f"command exited 3: health went wrong; {tiny.good.digest[7:19]} serves 'cmd'"
+    ) in err
     v1, v2, pkg1, pkg2 = tiny.bad.digest, tiny.good.digest, tiny.bad.path, tiny.good.path
     assert (tiny.root / "ops.log").read_text().splitlines() == [
         f"deploy {pkg2} {v2} cmd ",
@@ -210,9 +216,16 @@ def test_command_target_deploys_and_rolls_back(
         f"deploy {pkg1} {v1} cmd {v2}",
         f"health {pkg1}",
         f"rollback {pkg1} {v2} cmd {v1}",
+        f"health {pkg1}",
     ]
-    (tiny.root / "fail-rollback").write_text("")
     assert tiny.mlgate("rollback", "--env", "cmd", "--to", v1) == 1
+    assert capsys.readouterr().err == (
+        f"mlgate: error: {v1[7:19]} stands failed in the ledger (see `mlgate releases`): "
+        "restoring it would put a release back that did not pass; add --force to restore it "
+        "anyway\n"
+    )
+    (tiny.root / "fail-rollback").write_text("")
+    assert tiny.mlgate("rollback", "--env", "cmd", "--to", v1, "--force") == 1
     assert "rollback to sha256:" in capsys.readouterr().err
 
 
@@ -249,3 +262,42 @@ def test_failed_rollback_after_failed_deploy(
     assert "the rollback command exited 3: rollback went wrong" in err
     assert tiny.mlgate("releases", "--env", "cmd", "--format", "json", "--limit", "1") == 0
     assert '"outcome": "failed"' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("signum", "named"), [(signal.SIGTERM, "signal (exit 143)"), (signal.SIGINT, "SIGINT")]
+)
+def test_signal_during_a_deploy_rolls_back_for_real(
+    tiny: Tiny, signum: signal.Signals, named: str
+) -> None:
+    """A real `mlgate deploy` process, stopped by a signal with its candidate running: it rolls
+    back to the release it started from, stops the candidate and records why."""
+    import select
+    import subprocess
+
+    assert tiny.mlgate("deploy", str(tiny.good.path), "--env", "dev") == 0
+    argv = [sys.executable, "-m", "mlgate", "deploy", str(tiny.bad.path), "--env", "dev"]
+    process = subprocess.Popen(
+        [*argv, "--config", str(tiny.root / "pyproject.toml")],
+        env={**os.environ, "MLGATE_PAUSE_AT": "staged"},
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
+    assert process.stderr is not None
+    assert select.select([process.stderr], [], [], 60)[0]
+    assert process.stderr.readline().decode().startswith("mlgate: paused at staged (pid ")
+    process.send_signal(signum)
+    assert process.wait(60) == 1
+    err = process.stderr.read().decode()
+    process.stderr.close()
+    assert process.stdin is not None
+    process.stdin.close()
+    assert re.fullmatch(
+        rf"mlgate: error: deploy #\d+ was interrupted by {re.escape(named)} after step "
+        rf"'started'; rolled back to {tiny.good.digest[7:19]} in \d\.\d\ds \(rollback #\d+\)\n",
+        err,
+    ), err
+    target = _local(tiny)
+    assert target.serving() == tiny.good.digest
+    assert [p.stem for p in (target.store / "runs").glob("*.json")] == [tiny.good.digest[7:]]

@@ -6,11 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from mlgate.pipelines.approvals import Request, approve
-from mlgate.pipelines.environments import duration, release_config
-from mlgate.pipelines.ledger import append
-from mlgate.pipelines.package import read_package
-from mlgate.pipelines.runtime import SystemClock, stamp
+from mlgate import release
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,24 +14,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("package", type=Path, metavar="PKG", help="the .mlpkg file")
     parser.add_argument("--env", required=True, help="environment name")
     parser.add_argument("--by", required=True, help="who approves")
-    parser.add_argument("--expires", help="lifetime, e.g. 24h (default: the environment's)")
+    parser.add_argument(
+        "--expires", help="lifetime, e.g. 2h (default and longest: the environment's)"
+    )
     parser.add_argument("--note", default="", help="why, ticket, link")
+    parser.add_argument(
+        "--sign-with",
+        type=Path,
+        metavar="KEY",
+        help="sign the approval with this SSH private key (default: $MLGATE_SIGNING_KEY)",
+    )
     parser.add_argument("--config", type=Path, help="pyproject.toml to read")
 
 
 def run(args: argparse.Namespace) -> int:
     """Verify the package, check the approver against the policy, record the approval."""
-    config = release_config(args.config, os.environ)
-    env = config.environment(args.env)
-    package = read_package(args.package)
-    manifest = package.manifest
-    lifetime = duration("--expires", args.expires) if args.expires else None
-    name = f"{manifest.name} {manifest.version}"
-    request = Request(args.by, package.digest, manifest.builder or "", name, args.note)
-    now = SystemClock().now()
-    entry = append(config.ledger(env.name), approve(env, request, now, lifetime), stamp(now))
+    settings = release.settings(args.env, args.config, args.by, os.environ)
+    key = args.sign_with or os.environ.get("MLGATE_SIGNING_KEY") or None
+    entry = release.approve(settings, args.package, args.expires, args.note, key)
     print(
-        f"approved {package.digest} ({name}) for {env.name!r} by {args.by} "
-        f"until {entry.data['expires']}"
+        f"approved {entry.digest} ({entry.data['package']}) for {args.env!r} by {entry.by} "
+        f"until {entry.data['expires']}{', signed' if 'signature' in entry.data else ''}"
     )
     return 0

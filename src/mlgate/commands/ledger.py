@@ -7,11 +7,8 @@ import argparse
 import os
 from pathlib import Path
 
-from mlgate.errors import UsageError
-from mlgate.pipelines.environments import release_config
-from mlgate.pipelines.ledger import Ledger, Record, append, verify_chain
-from mlgate.pipelines.runtime import SystemClock, stamp
-from mlgate.pipelines.stage import actor
+from mlgate import release
+from mlgate.pipelines.ledger import Ledger
 
 _VERIFY = "check the hash chain (and, with MLGATE_LEDGER_KEY, the signatures) of a ledger"
 _SEAL = (
@@ -34,34 +31,26 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Verify the chain, or seal it; GateError (exit 1) names the first broken line."""
-    config = release_config(args.config, os.environ)
-    ledger = config.ledger(config.environment(args.env).name)
+    settings = release.settings(args.env, args.config, getattr(args, "by", None), os.environ)
+    ledger = settings.config.ledger(settings.config.environment(args.env).name)
     if args.verb == "seal":
-        return _seal(ledger, args.by)
-    report = verify_chain(ledger)
+        return _seal(settings, ledger)
+    report = release.verify_ledger(settings)
     note = f" ({report.note})" if report.note else ""
-    signed = ", signatures valid" if ledger.key is not None and report.entries else ""
+    checked = ledger.key is not None or ledger.ssh is not None
+    signed = ", signatures valid" if checked and report.entries and not report.note else ""
     print(f"{ledger.path}: {len(report.entries)} entries, chain intact{signed}{note}")
     return 0
 
 
-def _seal(ledger: Ledger, by: str | None) -> int:
-    if ledger.key is None:
-        raise UsageError(
-            "mlgate ledger seal signs with the ledger key: set MLGATE_LEDGER_KEY to it first"
-        )
-    entries = verify_chain(ledger, sealing=True).entries
-    if not entries or entries[-1].sig:
-        print(
-            f"{ledger.path}: nothing to seal, {'the last entry is signed' if entries else 'empty'}"
-        )
+def _seal(settings: release.Settings, ledger: Ledger) -> int:
+    entry = release.seal_ledger(settings)
+    if entry is None:
+        state = "the last entry is signed" if ledger.path.exists() else "empty"
+        print(f"{ledger.path}: nothing to seal, {state}")
         return 0
-    # verify_chain refuses an unsigned entry after a signed one: none of them is signed
-    data = {"entries": f"1-{len(entries)}", "count": len(entries)}
-    record = Record("seal", actor(by, os.environ), "", data)
-    entry = append(ledger, record, stamp(SystemClock().now()))
     print(
-        f"{ledger.path}: sealed entries {data['entries']} with entry {entry.seq}, "
+        f"{ledger.path}: sealed entries {entry.data['entries']} with entry {entry.seq}, "
         f"signed by the ledger key on behalf of {entry.by}"
     )
     return 0

@@ -7,10 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+from mlgate import release
 from mlgate.pipelines import history
-from mlgate.pipelines.environments import release_config
-from mlgate.pipelines.ledger import read_entries
-from mlgate.pipelines.lock import held
 
 _FORMATS = {"json": history.as_json, "markdown": history.as_markdown, "table": history.as_table}
 
@@ -25,14 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the history; warn on stderr about a deployment that did not finish."""
-    config = release_config(args.config, os.environ)
-    env = config.environment(args.env)
-    found = history.releases(read_entries(config.ledger(env.name)))
-    stuck = history.unfinished(found)
-    if stuck is not None and not held(config.ledger_dir, env.name):
-        advice = f"run `mlgate rollback --env {env.name} --if-interrupted` or deploy again"
-        note = history.describe_interrupted(stuck, env.name)
+    found = release.releases(release.settings(args.env, args.config, None, os.environ))
+    if found.interrupted is not None:
+        advice = f"run `mlgate rollback --env {args.env} --if-interrupted` or deploy again"
+        note = history.describe_interrupted(found.interrupted, args.env)
         print(f"mlgate: warning: {note}; {advice}", file=sys.stderr)
-    shown = found[-args.limit :] if args.limit > 0 else found
+    shown = found.releases[-args.limit :] if args.limit > 0 else found.releases
     sys.stdout.write(_FORMATS[args.format](shown))
     return 0

@@ -10,9 +10,9 @@ import argparse
 import os
 from pathlib import Path
 
+from mlgate import release
 from mlgate.commands import COMMANDS
 from mlgate.errors import UsageError
-from mlgate.pipelines.environments import release_config
 from mlgate.pipelines.history import short
 from mlgate.pipelines.local_target import LocalTarget
 from mlgate.pipelines.lock import env_lock
@@ -32,8 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Stop every process of the environment's local target, under the environment's lock."""
-    config = release_config(args.config, os.environ)
-    stage = open_stage(config, args.env, None, os.environ, "")
+    settings = release.settings(args.env, args.config, None, os.environ)
+    config = settings.config
+    stage = open_stage(settings)
     if not isinstance(stage.target, LocalTarget):
         raise UsageError(
             f"{stage.env.name!r} uses the command target, whose servers mlgate does not run; "

@@ -10,22 +10,24 @@ no approvals at all.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from mlgate.errors import GateError
+from mlgate.errors import GateError, UsageError
 from mlgate.pipelines.environments import ApprovalPolicy, Environment
-from mlgate.pipelines.ledger import Entry, Record
+from mlgate.pipelines.ledger import Entry, Record, canonical
 from mlgate.pipelines.runtime import parse_stamp, stamp
 
 
 class Approval(NamedTuple):
-    """One recorded approval."""
+    """One recorded approval; `key` is the fingerprint of the SSH key whose signature on it
+    verified ("" when it is unsigned or its signature does not verify)."""
 
     by: str
     digest: str
     expires: datetime
+    key: str = ""
 
 
 class Request(NamedTuple):
@@ -36,6 +38,23 @@ class Request(NamedTuple):
     builder: str
     package: str
     note: str
+
+
+_SIGNED_FIELDS = ("by", "digest", "env", "expires", "note", "package")
+
+
+def approval_message(env: str, by: str, digest: str, data: Mapping[str, Any]) -> bytes:
+    """The bytes an approval's SSH signature covers: what it grants, environment included."""
+    fields = {"env": env, "by": by, "digest": digest, **data}
+    return canonical({key: fields.get(key, "") for key in _SIGNED_FIELDS})
+
+
+def human(seconds: float) -> str:
+    """`seconds` in the largest unit that divides it: "8h", "3650d", "90s"."""
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
 
 
 def is_builder(name: str, builder: str) -> bool:
@@ -56,38 +75,66 @@ def approve(env: Environment, request: Request, now: datetime, lifetime: float |
     refusal = _refusal(env.approval, request)
     if refusal:
         raise GateError(f"cannot approve for {env.name!r}: {refusal}")
-    seconds = env.approval.expires if lifetime is None else lifetime
+    policy = env.approval.expires
+    if lifetime is not None and lifetime > policy:
+        raise UsageError(
+            f"--expires {human(lifetime)} is longer than {env.name!r} allows (approval expires = "
+            f"{human(policy)}); give a shorter --expires or leave it out"
+        )
+    seconds = policy if lifetime is None else lifetime
     expires = stamp(now + timedelta(seconds=seconds))
     data = {"expires": expires, "note": request.note, "package": request.package}
     return Record("approval", request.by, request.digest, data)
 
 
-def recorded(entries: Iterable[Entry], digest: str) -> list[Approval]:
-    """The approvals of `digest` in `entries`."""
+def recorded(
+    entries: Iterable[Entry], digest: str, check: Callable[[Entry], str] | None = None
+) -> list[Approval]:
+    """The approvals of `digest` in `entries`; `check` gives a signed one's key fingerprint."""
     return [
-        Approval(entry.by, entry.digest, parse_stamp(str(entry.data["expires"])))
+        Approval(entry.by, entry.digest, parse_stamp(str(entry.data["expires"])), key)
         for entry in entries
         if entry.kind == "approval" and entry.digest == digest
+        for key in [check(entry) if check and entry.data.get("signature") else ""]
     ]
 
 
 def _valid(policy: ApprovalPolicy, approval: Approval, builder: str, now: datetime) -> bool:
     request = Request(approval.by, approval.digest, builder, "", "")
-    return approval.expires > now and not _refusal(policy, request)
+    signed = bool(approval.key) or not policy.signed
+    return signed and approval.expires > now and not _refusal(policy, request)
 
 
 def missing(env: Environment, approvals: Sequence[Approval], builder: str, now: datetime) -> str:
-    """What is missing before `env` may receive the package ("" when nothing is)."""
+    """What is missing before `env` may receive the package ("" when nothing is).
+
+    Each person counts once: a signed approval is its key (one key under two names is one
+    approver), an unsigned one its name.
+    """
     policy = env.approval
     if not policy.required:
         return ""
-    valid = sorted({a.by for a in approvals if _valid(policy, a, builder, now)})
-    if len(valid) >= policy.min_approvals:
+    good = [a for a in approvals if _valid(policy, a, builder, now)]
+    counted = len({a.key or a.by for a in good})
+    if counted >= policy.min_approvals:
         return ""
-    expired = sorted({a.by for a in approvals if a.expires <= now} - set(valid))
+    return _lacking(policy, approvals, good, counted, now)
+
+
+def _lacking(
+    policy: ApprovalPolicy,
+    approvals: Sequence[Approval],
+    good: Sequence[Approval],
+    counted: int,
+    now: datetime,
+) -> str:
+    valid = sorted({a.by for a in good})
+    unsigned = sorted({a.by for a in approvals if policy.signed and not a.key} - set(valid))
+    expired = sorted({a.by for a in approvals if a.expires <= now} - set(valid) - set(unsigned))
     parts = [
-        f"needs {policy.min_approvals} approval(s), has {len(valid)}",
+        f"needs {policy.min_approvals} approval(s), has {counted}",
         f"valid: {', '.join(valid)}" if valid else "",
+        f"unsigned or not signed by their key: {', '.join(unsigned)}" if unsigned else "",
         f"expired: {', '.join(expired)}" if expired else "",
         f"approvers: {', '.join(policy.approvers)}" if policy.approvers else "",
     ]

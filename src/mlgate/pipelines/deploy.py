@@ -4,14 +4,23 @@ The stage assumes the caller holds the environment's lock and has checked approv
 rolls back by itself: it returns the first failed check, and the caller runs the rollback stage
 (`mlgate.pipelines.rollback`) with it. A local candidate is verified on its own port before any
 traffic reaches it; after the switch the bake phase verifies it again on the stable endpoint.
+
+Before anything may move traffic, a write-ahead `intent` entry names the release about to serve
+and the one it replaces, so that a rollback on another machine (with only the ledger and the
+target) knows what may be serving. A target that switches traffic when it deploys (the command
+target) gets its intent before the deploy step. A target error after the deployment started
+(a port taken, a command that cannot run) is a failed check like any other: the deployment's
+end is recorded and the caller rolls back, which stops the candidate.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, NamedTuple
 
+from mlgate.errors import GateError
+from mlgate.pipelines.environments import CommandSettings
 from mlgate.pipelines.package import Package
 from mlgate.pipelines.stage import Stage, record
 from mlgate.pipelines.targets import Staged
@@ -27,7 +36,11 @@ class Outcome(NamedTuple):
 
 
 def start_entry(stage: Stage, package: Package, previous: str) -> int:
-    """Record the deployment's start; its entry number is the deployment's number."""
+    """Record the deployment's start; its entry number is the deployment's number.
+
+    The smoke cases are recorded too: a rollback to this release verifies it with them, knowing
+    nothing but the ledger.
+    """
     manifest = package.manifest
     data = {
         "type": "deploy",
@@ -35,16 +48,19 @@ def start_entry(stage: Stage, package: Package, previous: str) -> int:
         "package": f"{manifest.name} {manifest.version}",
         "pid": os.getpid(),
         "target": stage.env.target.kind,
+        "smoke": [dict(case) for case in manifest.smoke],
     }
     return record(stage, "deploy-start", package.digest, data).seq
 
 
 class Run(NamedTuple):
-    """One deployment in progress: the stage, its ledger number and the package."""
+    """One deployment (or rollback) in progress: its ledger number, the release it brings and
+    that release's smoke cases, and the release it replaces."""
 
     stage: Stage
     number: int
-    package: Package
+    digest: str
+    smoke: Sequence[Mapping[str, Any]]
     previous: str
 
 
@@ -54,7 +70,7 @@ def record_checks(run: Run, phase: str, checks: Sequence[Check]) -> Check | None
         data = {"deployment": run.number, "phase": phase, "check": check.name}
         data.update(check._asdict())
         del data["name"]
-        record(run.stage, "verify", run.package.digest, data)
+        record(run.stage, "verify", run.digest, data)
     failed = next((check for check in checks if not check.passed), None)
     return failed._replace(name=f"{phase} {failed.name}") if failed else None
 
@@ -65,27 +81,34 @@ def phase_checks(run: Run, url: str, live: bool) -> list[Check]:
     probe = stage.target.probe()
     checks = [probe] if probe else []
     if url and all(check.passed for check in checks):
-        http = Probe(url, stage.env.verify, run.package.manifest.smoke, stage.clock)
+        http = Probe(url, stage.env.verify, run.smoke, stage.clock)
         checks.extend(bake(http) if live else verify_round(http, []))
     return checks
 
 
-def _start_problem(staged: Staged) -> Check:
-    return Check("start", False, {"problem": staged.problem}, {"started": True}, staged.problem)
+def record_intent(run: Run) -> None:
+    """The write-ahead entry: traffic may move from `run.previous` to `run.digest` from now on."""
+    data = {"deployment": run.number, "to": run.digest, "from": run.previous}
+    record(run.stage, "intent", run.digest, data)
+
+
+def _problem(name: str, problem: str) -> Check:
+    return Check(name, False, {"problem": problem}, {"started": True}, problem)
 
 
 def _candidate(run: Run, staged: Staged) -> Check | None:
     if staged.problem:
-        return record_checks(run, "candidate", [_start_problem(staged)])
+        return record_checks(run, "candidate", [_problem("start", staged.problem)])
     if staged.live:
         return None
     return record_checks(run, "candidate", phase_checks(run, staged.url, live=False))
 
 
 def _go_live(run: Run, staged: Staged) -> str:
-    digest = run.package.digest
-    endpoint = staged.url if staged.live else run.stage.target.switch(digest)
-    record(run.stage, "promote", digest, {"deployment": run.number, "endpoint": endpoint})
+    if not staged.live:
+        record_intent(run)
+    endpoint = staged.url if staged.live else run.stage.target.switch(run.digest)
+    record(run.stage, "promote", run.digest, {"deployment": run.number, "endpoint": endpoint})
     run.stage.pause("switched")
     return endpoint
 
@@ -96,11 +119,12 @@ def _live(run: Run, staged: Staged) -> Outcome:
     failure = record_checks(run, "bake", phase_checks(run, endpoint, live=True))
     run.stage.pause("baked")
     if failure is None:
-        run.stage.target.retire(keep=(run.package.digest, run.previous))
+        run.stage.target.retire(keep=(run.digest, run.previous))
     return Outcome(run.number, failure, endpoint)
 
 
-def _end(run: Run, outcome: Outcome) -> Outcome:
+def end_entry(run: Run, outcome: Outcome) -> Outcome:
+    """Record the deployment's end with its outcome."""
     failure = outcome.failure
     data = {
         "deployment": run.number,
@@ -108,17 +132,39 @@ def _end(run: Run, outcome: Outcome) -> Outcome:
         "reason": failure.reason() if failure else "",
         "endpoint": outcome.endpoint,
     }
-    record(run.stage, "deploy-end", run.package.digest, data)
+    record(run.stage, "deploy-end", run.digest, data)
     return outcome
+
+
+def _stage(run: Run, package: Package) -> Staged:
+    if isinstance(run.stage.env.target, CommandSettings):
+        record_intent(run)  # the command target's deploy command switches traffic itself
+    staged = run.stage.target.stage(package, run.previous)
+    run.stage.pause("staged")
+    return staged
+
+
+def _steps(run: Run, package: Package) -> Outcome:
+    staged = _stage(run, package)
+    failure = _candidate(run, staged)
+    if failure is not None:
+        return Outcome(run.number, failure, "")
+    return _live(run, staged)
+
+
+def guarded(run: Run, step: Callable[[], Outcome]) -> Outcome:
+    """`step`, with a target's refusal turned into a recorded failed check."""
+    try:
+        return step()
+    except GateError as err:
+        failure = record_checks(run, "target", [_problem("error", str(err))])
+        assert failure is not None
+        return Outcome(run.number, failure, "")
 
 
 def deploy(stage: Stage, package: Package, previous: str) -> Outcome:
     """Deploy `package` in place of `previous`; the Outcome says whether it now serves."""
-    run = Run(stage, start_entry(stage, package, previous), package, previous)
+    number = start_entry(stage, package, previous)
+    run = Run(stage, number, package.digest, package.manifest.smoke, previous)
     stage.pause("started")
-    staged = stage.target.stage(package, previous)
-    stage.pause("staged")
-    failure = _candidate(run, staged)
-    if failure is not None:
-        return _end(run, Outcome(run.number, failure, ""))
-    return _end(run, _live(run, staged))
+    return end_entry(run, guarded(run, lambda: _steps(run, package)))

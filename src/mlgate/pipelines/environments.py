@@ -3,6 +3,8 @@
     [tool.mlgate.ledger]
     path = ".mlgate/ledger"             # env MLGATE_LEDGER_DIR overrides
     signed = false                      # true: writing needs the key in MLGATE_LEDGER_KEY
+    allowed-signers = ".mlgate/allowed_signers"   # approvers' public SSH keys (ssh-keygen -Y)
+    ssh-signed = false                  # true: entries signed with MLGATE_LEDGER_SSH_KEY
 
     [tool.mlgate.environments.production]
     target = "local"                    # or a table: {kind = "command", deploy = [...], ...}
@@ -12,7 +14,8 @@
     approvers = ["alice", "bob"]        # empty: anyone may approve
     min-approvals = 1
     allow-self-approval = false         # may the package's builder approve it?
-    expires = "24h"                     # default lifetime of an approval
+    expires = "24h"                     # default and longest lifetime of an approval
+    signed = false                      # true: only approvals signed with an allowed SSH key
 
     [tool.mlgate.environments.production.verify]
     health = "/health"
@@ -41,7 +44,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from mlgate.config import RawConfig, load_raw
 from mlgate.errors import ConfigError
-from mlgate.pipelines.ledger import Ledger, ledger_for
+from mlgate.pipelines.ledger import Ledger, SshKeys, ledger_for
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
@@ -58,6 +61,7 @@ class ApprovalPolicy:
     min_approvals: int = 1
     allow_self_approval: bool = False
     expires: float = 86400.0
+    signed: bool = False
 
 
 @dataclass(frozen=True)
@@ -115,10 +119,18 @@ class ReleaseConfig:
     environments: Mapping[str, Environment]
     ledger_key: bytes | None = None
     ledger_signed: bool = False
+    allowed_signers: Path | None = None
+    ledger_ssh_key: Path | None = None
+    ledger_ssh_signed: bool = False
 
     def ledger(self, name: str) -> Ledger:
-        """The ledger of environment `name`, with the key that signs it."""
-        return ledger_for(self.ledger_dir, name, self.ledger_key, self.ledger_signed)
+        """The ledger of environment `name`, with the keys that sign it."""
+        plain = ledger_for(self.ledger_dir, name, self.ledger_key, self.ledger_signed)
+        if self.allowed_signers is None:
+            return plain
+        key = self.ledger_ssh_key if self.ledger_ssh_signed else None
+        ssh = SshKeys(self.allowed_signers, key, self.ledger_ssh_signed)
+        return plain._replace(ssh=ssh)
 
     def environment(self, name: str) -> Environment:
         """The environment called `name`, or a ConfigError listing the known ones."""
@@ -189,6 +201,7 @@ _APPROVAL: _Spec = {
     "expires": duration,
     "min-approvals": _count,
     "required": _bool,
+    "signed": _bool,
 }
 _VERIFY: _Spec = {
     "bake": duration,
@@ -199,7 +212,7 @@ _VERIFY: _Spec = {
     "smoke": _bool,
     "timeout": duration,
 }
-_LEDGER: _Spec = {"path": _text, "signed": _bool}
+_LEDGER: _Spec = {"allowed-signers": _text, "path": _text, "signed": _bool, "ssh-signed": _bool}
 _MIN_KEY = 32
 _LOCAL: _Spec = {"kind": _text, "port": _count, "start-timeout": duration, "state-dir": _text}
 _COMMAND: _Spec = {
@@ -270,6 +283,19 @@ def _target(value: Any, where: str, places: _Places) -> LocalSettings | CommandS
     raise ConfigError(f"{where}.kind = {kind!r}: expected 'local' or 'command'")
 
 
+def _approval(table: Any, where: str) -> ApprovalPolicy:
+    """The approval policy, refused when no set of approvals could ever satisfy it."""
+    policy = ApprovalPolicy(**_fields(table, _APPROVAL, where))
+    names = policy.approvers
+    if policy.required and names and policy.min_approvals > len(set(names)):
+        raise ConfigError(
+            f"{where}: min-approvals = {policy.min_approvals} but only {len(set(names))} "
+            f"approver(s) ({', '.join(sorted(set(names)))}) may approve: no deploy could ever "
+            "pass; lower min-approvals or add approvers"
+        )
+    return policy
+
+
 def _environment(name: str, table: Any, raw: RawConfig, state_root: Path | None) -> Environment:
     where = f"[tool.mlgate.environments.{name}]"
     if not _ENV_NAME.match(name):
@@ -282,9 +308,7 @@ def _environment(name: str, table: Any, raw: RawConfig, state_root: Path | None)
     )
     return Environment(
         name=name,
-        approval=ApprovalPolicy(
-            **_fields(table.get("approval", {}), _APPROVAL, f"{where}.approval")
-        ),
+        approval=_approval(table.get("approval", {}), f"{where}.approval"),
         verify=VerifyPolicy(**_fields(table.get("verify", {}), _VERIFY, f"{where}.verify")),
         target=_target(table.get("target", "local"), f"{where}.target", places),
     )
@@ -300,13 +324,35 @@ def load_release_config(raw: RawConfig, environ: Mapping[str, str]) -> ReleaseCo
     if not isinstance(tables, Mapping):
         raise ConfigError("[tool.mlgate.environments] must be a table of environment tables")
     envs = {name: _environment(name, table, raw, state_root) for name, table in tables.items()}
+    signers = ledger.get("allowed_signers")
+    _check_signers(envs, signers, ledger.get("ssh_signed", False))
+    ssh_key = environ.get("MLGATE_LEDGER_SSH_KEY", "").strip()
     return ReleaseConfig(
+        ledger_ssh_key=Path(ssh_key) if ssh_key else None,
+        ledger_ssh_signed=ledger.get("ssh_signed", False),
         root=raw.root,
         ledger_dir=raw.root / ledger_dir,
         environments=envs,
         ledger_key=ledger_key(environ),
         ledger_signed=ledger.get("signed", False),
+        allowed_signers=raw.root / signers if signers else None,
     )
+
+
+def _check_signers(envs: Mapping[str, Environment], signers: str | None, ssh: bool) -> None:
+    """Signed approvals need the allowed_signers file that says whose keys count."""
+    if ssh and not signers:
+        raise ConfigError(
+            "[tool.mlgate.ledger]: ssh-signed = true needs allowed-signers, the path of the "
+            "allowed_signers file that lists the public SSH key of each ledger writer"
+        )
+    needing = sorted(name for name, env in envs.items() if env.approval.signed)
+    if needing and not signers:
+        raise ConfigError(
+            f"[tool.mlgate.environments.{needing[0]}].approval: signed = true needs "
+            "[tool.mlgate.ledger] allowed-signers, the path of the allowed_signers file that "
+            "lists each approver's public SSH key"
+        )
 
 
 def ledger_key(environ: Mapping[str, str]) -> bytes | None:

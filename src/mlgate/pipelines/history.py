@@ -5,6 +5,14 @@ A deployment is a `deploy-start` entry (its `seq` is the deployment's number), t
 deployment of type "rollback" whose `undoes` names the deployment it undid, as AWS CodeDeploy
 records it. A deployment without a `deploy-end` did not finish: either it is still running or its
 process died.
+
+Each release also has a `status`, derived from the ledger alone: `verified` (it ended succeeded
+and nothing undid it), `failed` (a check failed, or the rollback that restored it failed its
+verification), `rolled back` (it succeeded, then a rollback undid it), `interrupted` (its process
+died) or `unfinished`. A digest's standing is the status of its latest release: `mlgate rollback`
+goes back only to a digest whose standing is `verified`. What serves, as the ledger knows it, is
+the digest of the last release that switched traffic (`promote`); a write-ahead `intent` entry
+without its `promote` means the target may serve either the release or the one it replaced.
 """
 
 from __future__ import annotations
@@ -17,6 +25,10 @@ from mlgate.pipelines.ledger import Entry
 
 UNFINISHED = "unfinished"
 SUCCEEDED = "succeeded"
+VERIFIED = "verified"
+FAILED = "failed"
+ROLLED_BACK = "rolled back"
+INTERRUPTED = "interrupted"
 
 
 class Release(NamedTuple):
@@ -35,6 +47,9 @@ class Release(NamedTuple):
     undone_by: int | None
     package: str
     last_step: str
+    switched: bool = False
+    intent: bool = False
+    status: str = UNFINISHED
 
 
 def _package(releases: dict[int, Release], entry: Entry) -> str:
@@ -81,15 +96,37 @@ def _verify(releases: dict[int, Release], entry: Entry) -> None:
 
 
 def _promote(releases: dict[int, Release], entry: Entry) -> None:
-    _update(releases, entry, last_step="traffic switched")
+    _update(releases, entry, last_step="traffic switched", switched=True)
+
+
+def _intent(releases: dict[int, Release], entry: Entry) -> None:
+    _update(releases, entry, last_step="about to switch traffic", intent=True)
 
 
 _APPLY: Mapping[str, Callable[[dict[int, Release], Entry], None]] = {
     "deploy-end": _end,
     "deploy-start": _start,
+    "intent": _intent,
     "promote": _promote,
     "verify": _verify,
 }
+
+
+def status(release: Release) -> str:
+    """Verified, failed, rolled back, interrupted or unfinished, as the ledger tells."""
+    if release.outcome in (UNFINISHED, INTERRUPTED):
+        return release.outcome
+    if release.outcome != SUCCEEDED:
+        return FAILED
+    return ROLLED_BACK if release.undone_by is not None else VERIFIED
+
+
+def _settled(release: Release, undone_by: int | None) -> Release:
+    """`release` with what later entries tell: who undid it, its status, whether it switched."""
+    # rollbacks recorded before `promote` was written for them switched when they succeeded
+    old_rollback = release.type == "rollback" and release.outcome == SUCCEEDED
+    settled = release._replace(undone_by=undone_by, switched=release.switched or old_rollback)
+    return settled._replace(status=status(settled))
 
 
 def releases(entries: Iterable[Entry]) -> list[Release]:
@@ -100,13 +137,28 @@ def releases(entries: Iterable[Entry]) -> list[Release]:
         if apply is not None:
             apply(found, entry)
     undone = {release.undoes: release.id for release in found.values() if release.undoes}
-    return [release._replace(undone_by=undone.get(release.id)) for release in found.values()]
+    return [_settled(release, undone.get(release.id)) for release in found.values()]
 
 
 def serving(history: Sequence[Release]) -> Release | None:
-    """The deployment whose release the environment serves: the last one that succeeded."""
-    done = [release for release in history if release.outcome == SUCCEEDED]
+    """The deployment whose release the environment serves, as the ledger tells: the last one
+    that switched traffic to its release (None: nothing ever did)."""
+    done = [release for release in history if release.switched]
     return done[-1] if done else None
+
+
+def standing(history: Sequence[Release], digest: str) -> str:
+    """The status of the latest release of `digest` ("" when it was never released)."""
+    found = [release.status for release in history if release.digest == digest]
+    return found[-1] if found else ""
+
+
+def last_good(history: Sequence[Release], current: str) -> Release | None:
+    """The most recent release other than `current` whose digest still stands verified."""
+    for release in reversed(history):
+        if release.digest not in ("", current) and standing(history, release.digest) == VERIFIED:
+            return release
+    return None
 
 
 def unfinished(history: Sequence[Release]) -> Release | None:

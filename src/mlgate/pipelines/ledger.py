@@ -15,6 +15,15 @@ write access to the files. A key holder never signs on top of an unsigned entry:
 predates the key is signed as it stands, once, by a `seal` entry (`mlgate ledger seal`). With a
 key, verification requires every entry from the first signed one on, the last entry and the
 head to carry valid signatures.
+
+Signed with SSH keys instead (`[tool.mlgate.ledger] ssh-signed = true`, the writer's private key
+in MLGATE_LEDGER_SSH_KEY), `sig` is `ssh:` + the signer's principal + a newline + the armored
+`ssh-keygen -Y sign` signature of the entry's hash (namespace `mlgate-ledger`), and the head
+record is signed the same way (verification checks the last entry's signature, whose hash
+covers the whole chain, and the head's). Verifying needs only the public keys of the committed
+`allowed_signers` file: whoever can check the ledger cannot sign it. From the first SSH-signed
+entry on every entry must be SSH-signed, and with `ssh-signed = true` the last one must be; an
+older ledger (unsigned or HMAC-signed) is sealed once with `mlgate ledger seal`.
 """
 
 from __future__ import annotations
@@ -30,10 +39,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mlgate.errors import GateError
+from mlgate.pipelines import signing
 from mlgate.pipelines.ledger_branch import publish_appended
 
 GENESIS = "sha256:" + "0" * 64
-KINDS = frozenset({"approval", "deploy-end", "deploy-start", "promote", "seal", "verify"})
+SSH = "ssh:"
+KINDS = frozenset({"approval", "deploy-end", "deploy-start", "intent", "promote", "seal", "verify"})
 SIGNATURE = "hmac-sha256:"
 
 
@@ -73,12 +84,23 @@ class Entry(NamedTuple):
         return canonical(fields)
 
 
+class SshKeys(NamedTuple):
+    """SSH signing of a ledger: the allowed_signers file, the writer's private key (None for a
+    reader), and whether the ledger must be SSH-signed."""
+
+    allowed: Path
+    key: Path | None = None
+    required: bool = False
+
+
 class Ledger(NamedTuple):
-    """The ledger file of one environment, the key that signs it, whether writing needs one."""
+    """The ledger file of one environment, the key that signs it, whether writing needs one,
+    and its SSH signing (None: none configured)."""
 
     path: Path
     key: bytes | None = None
     signed: bool = False
+    ssh: SshKeys | None = None
 
     @property
     def head_path(self) -> Path:
@@ -96,6 +118,45 @@ class ChainReport(NamedTuple):
 def ledger_for(directory: Path, env: str, key: bytes | None = None, signed: bool = False) -> Ledger:
     """The ledger of environment `env` under `directory`, signed with `key` when given."""
     return Ledger(directory / f"{env}.jsonl", key, signed)
+
+
+def _is_ssh(sig: object) -> bool:
+    return isinstance(sig, str) and sig.startswith(SSH)
+
+
+def _ssh_sign(ssh: SshKeys, message: bytes) -> str:
+    assert ssh.key is not None
+    signature = signing.sign(ssh.key, signing.LEDGER, message)
+    who = signing.principal(ssh.allowed, signing.LEDGER, signature)
+    if not who:
+        raise GateError(
+            f"{ssh.key} is not in {ssh.allowed}: add `NAME <its public key>` there to let it "
+            "sign the ledger"
+        )
+    return f"{SSH}{who}\n{signature}"
+
+
+def _ssh_signed(ssh: SshKeys, message: bytes, sig: str) -> bool:
+    who, _, signature = sig.removeprefix(SSH).partition("\n")
+    return bool(signing.verify(ssh.allowed, who, signing.LEDGER, message, signature))
+
+
+def _writer_signs(ledger: Ledger) -> bool:
+    return ledger.key is not None or (ledger.ssh is not None and ledger.ssh.key is not None)
+
+
+def signed_by_writer(ledger: Ledger, entry: Entry) -> bool:
+    """Whether `entry` carries the kind of signature this ledger's writer makes."""
+    if ledger.ssh is not None and ledger.ssh.key is not None:
+        return _is_ssh(entry.sig)
+    return bool(entry.sig) and not _is_ssh(entry.sig)
+
+
+def _signature(ledger: Ledger, message: bytes) -> str:
+    """The writer's signature of `message`: SSH when it has an SSH key, else HMAC, else ""."""
+    if ledger.ssh is not None and ledger.ssh.key is not None:
+        return _ssh_sign(ledger.ssh, message)
+    return sign(ledger.key, message) if ledger.key is not None else ""
 
 
 def sign(key: bytes, message: bytes) -> str:
@@ -197,6 +258,11 @@ def append(ledger: Ledger, record: Record, at: str) -> Entry:
             f"{ledger.path}: this project signs its ledger ([tool.mlgate.ledger] signed = true) "
             "and MLGATE_LEDGER_KEY is not set; give this job the ledger key"
         )
+    if ledger.ssh is not None and ledger.ssh.required and ledger.ssh.key is None:
+        raise GateError(
+            f"{ledger.path}: this project signs its ledger with SSH keys ([tool.mlgate.ledger] "
+            "ssh-signed = true) and MLGATE_LEDGER_SSH_KEY is not set; give this job its key"
+        )
     with _locked(ledger.path) as (fd, created):
         entry = _next_entry(ledger, record, at)
         os.write(fd, entry.line() + b"\n")
@@ -215,13 +281,12 @@ def _next_entry(ledger: Ledger, record: Record, at: str) -> Entry:
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
     body = {**record._asdict(), "at": at, "seq": seq, "prev": prev}
     digest = seal(body)
-    signature = sign(ledger.key, digest.encode()) if ledger.key else ""
-    return Entry(**body, hash=digest, sig=signature)
+    return Entry(**body, hash=digest, sig=_signature(ledger, digest.encode()))
 
 
 def _refuse_unsigned_tail(ledger: Ledger, last: Entry | None, kind: str) -> None:
     """A key holder signs on top of an unsigned entry only through a `seal` entry."""
-    if ledger.key is not None and last is not None and not last.sig and kind != "seal":
+    if _writer_signs(ledger) and last is not None and not last.sig and kind != "seal":
         raise GateError(_unsigned_message(ledger, last.seq))
 
 
@@ -235,21 +300,35 @@ def _unsigned_message(ledger: Ledger, seq: int) -> str:
 
 def _head_record(ledger: Ledger, entry: Entry) -> dict[str, Any]:
     head: dict[str, Any] = {"hash": entry.hash, "seq": entry.seq}
-    if ledger.key is not None:
-        head["sig"] = sign(ledger.key, canonical(head))
+    if _writer_signs(ledger):
+        head["sig"] = _signature(ledger, canonical(head))
     return head
 
 
-def _problem(entry: Entry, number: int, prev: str, key: bytes | None) -> str:
+def _problem(entry: Entry, number: int, prev: str, ledger: Ledger, last: bool) -> str:
+    key = ledger.key
     if entry.seq != number:
         return f"entry has seq {entry.seq} where {number} was expected (entries deleted or moved)"
     if entry.prev != prev:
         return "entry does not chain to the one before it (entries deleted or moved)"
     if seal(entry.body()) != entry.hash:
         return "entry does not match its hash (edited after it was written)"
+    if _is_ssh(entry.sig):
+        # the last entry's hash covers every entry before it, and an SSH-signed entry is
+        # followed only by SSH-signed ones: checking the last one (one ssh-keygen) is enough
+        return _ssh_problem(ledger, entry) if last else ""
     if key is not None and entry.sig and not _signed_by(key, entry.hash.encode(), entry.sig):
         return "entry's signature is not the ledger key's (forged, or signed with another key)"
     return ""
+
+
+def _ssh_problem(ledger: Ledger, entry: Entry) -> str:
+    if ledger.ssh is None or _ssh_signed(ledger.ssh, entry.hash.encode(), entry.sig):
+        return ""
+    return (
+        "entry's SSH signature does not verify against the allowed signers (forged, edited, or "
+        "made by a key that is not allowed)"
+    )
 
 
 def _head(ledger: Ledger) -> Mapping[str, Any] | None:
@@ -288,6 +367,9 @@ def _check_head_signature(
     """With a key, a head naming a signed entry must be signed, and signed right."""
     seq = head.get("seq")
     named = entries[seq - 1] if isinstance(seq, int) and 0 < seq <= len(entries) else None
+    if ledger.ssh is not None and (_is_ssh(head.get("sig")) or (named and _is_ssh(named.sig))):
+        _check_ssh_head(ledger.ssh, head, ledger.head_path)
+        return
     if ledger.key is None or ((named is None or not named.sig) and "sig" not in head):
         return
     unsigned = {"hash": head.get("hash"), "seq": seq}
@@ -295,6 +377,16 @@ def _check_head_signature(
         raise GateError(
             f"{ledger.head_path}: the head record's signature is not the ledger key's; "
             "the ledger was tampered with"
+        )
+
+
+def _check_ssh_head(ssh: SshKeys, head: Mapping[str, Any], path: Path) -> None:
+    sig = head.get("sig")
+    unsigned = canonical({"hash": head.get("hash"), "seq": head.get("seq")})
+    if not (_is_ssh(sig) and _ssh_signed(ssh, unsigned, str(sig))):
+        raise GateError(
+            f"{path}: the head record is not signed by an allowed SSH key; the ledger was "
+            "tampered with"
         )
 
 
@@ -307,7 +399,7 @@ def verify_chain(ledger: Ledger, sealing: bool = False) -> ChainReport:
     entries = read_entries(ledger)
     prev = GENESIS
     for number, entry in enumerate(entries, 1):
-        problem = _problem(entry, number, prev, ledger.key)
+        problem = _problem(entry, number, prev, ledger, number == len(entries))
         if problem:
             raise GateError(f"{ledger.path}:{number}: {problem}; the ledger was tampered with")
         prev = entry.hash
@@ -317,9 +409,11 @@ def verify_chain(ledger: Ledger, sealing: bool = False) -> ChainReport:
 
 def _check_signatures(ledger: Ledger, entries: Sequence[Entry], sealing: bool) -> str:
     """A note when signatures cannot be checked; GateError when signing has gaps."""
+    ssh_note = _check_ssh_coverage(ledger, entries, sealing)
     if ledger.key is None:
-        signed = ledger.signed or any(entry.sig for entry in entries)
-        return "signatures not checked: MLGATE_LEDGER_KEY is not set" if signed else ""
+        hmac_signed = any(entry.sig and not _is_ssh(entry.sig) for entry in entries)
+        signed = ledger.signed or hmac_signed
+        return "signatures not checked: MLGATE_LEDGER_KEY is not set" if signed else ssh_note
     first = next((entry.seq for entry in entries if entry.sig), None)
     gap = next((e.seq for e in entries if first is not None and e.seq > first and not e.sig), None)
     if gap is not None:
@@ -329,4 +423,26 @@ def _check_signatures(ledger: Ledger, entries: Sequence[Entry], sealing: bool) -
         )
     if entries and not entries[-1].sig and not sealing:
         raise GateError(_unsigned_message(ledger, entries[-1].seq))
+    return ssh_note
+
+
+def _check_ssh_coverage(ledger: Ledger, entries: Sequence[Entry], sealing: bool) -> str:
+    """From the first SSH-signed entry on, all are; with `ssh-signed`, the last one is."""
+    signed = [entry.seq for entry in entries if _is_ssh(entry.sig)]
+    if ledger.ssh is None:
+        return "SSH signatures not checked: no allowed-signers configured" if signed else ""
+    gap = next(
+        (e.seq for e in entries if signed and e.seq > signed[0] and not _is_ssh(e.sig)), None
+    )
+    if gap is not None:
+        raise GateError(
+            f"{ledger.path}:{gap}: entry without an SSH signature after SSH-signed ones; the "
+            "ledger was tampered with"
+        )
+    if ledger.ssh.required and entries and not _is_ssh(entries[-1].sig) and not sealing:
+        raise GateError(
+            f"{ledger.path}: entry {entries[-1].seq}, the last one, is not signed with an "
+            "allowed SSH key; if the entries are genuine, sign the ledger as it stands with "
+            f"`mlgate ledger seal --env {ledger.path.stem}` and MLGATE_LEDGER_SSH_KEY set"
+        )
     return ""

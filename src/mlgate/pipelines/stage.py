@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from mlgate.pipelines.command_target import CommandTarget, Places
@@ -25,10 +26,16 @@ from mlgate.pipelines.runtime import Clock, LocalProcesses, Processes, SystemClo
 from mlgate.pipelines.targets import Target
 
 Pause = Callable[[str], None]
+Say = Callable[[str], None]
+
+
+def quiet(message: str) -> None:
+    """A `Say` that tells nobody (the library's default: results carry what happened)."""
 
 
 class Stage(NamedTuple):
-    """The environment a stage acts on and the side effects it may use."""
+    """The environment a stage acts on and the side effects it may use; `warn` hears what
+    happens before the result is known (an interrupted deployment about to be rolled back)."""
 
     env: Environment
     ledger: Ledger
@@ -36,6 +43,18 @@ class Stage(NamedTuple):
     clock: Clock
     by: str
     pause: Pause
+    warn: Say = quiet
+
+
+class Effects(NamedTuple):
+    """The side effects a stage is opened with: the real ones unless a caller (a test, a
+    notebook) hands in its own clock, processes, target, pause hook or warning printer."""
+
+    clock: Clock | None = None
+    processes: Processes | None = None
+    target: Target | None = None
+    pause: Pause | None = None
+    warn: Say = quiet
 
 
 def record(stage: Stage, kind: str, digest: str, data: Mapping[str, Any]) -> Entry:
@@ -72,15 +91,30 @@ def places_for(env: Environment, root: Path, package: str) -> Places:
     return Places(env.name, root, package)
 
 
-def open_stage(
-    config: ReleaseConfig, name: str, by: str | None, environ: Mapping[str, str], package: str
-) -> Stage:
-    """The stage for environment `name` with the real clock and processes."""
-    env = config.environment(name)
-    clock, processes = SystemClock(), LocalProcesses()
-    target = make_target(env, places_for(env, config.root, package), processes, clock)
-    ledger = config.ledger(env.name)
-    return Stage(env, ledger, target, clock, actor(by, environ), pause_hook(environ))
+class Settings(NamedTuple):
+    """What a release call acts on: the configuration, the environment's name, who acts (None:
+    the CI actor or the login name), the process environment it reads (MLGATE_PAUSE_AT,
+    GITHUB_ACTOR) and the side effects."""
+
+    config: ReleaseConfig
+    env: str
+    by: str | None = None
+    environ: Mapping[str, str] = MappingProxyType({})
+    effects: Effects = Effects()
+
+
+def open_stage(settings: Settings, package: str = "") -> Stage:
+    """The stage for the settings' environment; `package` is the path the command target's
+    commands get as `{package}`. Real side effects wherever `settings.effects` has none."""
+    env = settings.config.environment(settings.env)
+    effects = settings.effects
+    clock = effects.clock or SystemClock()
+    processes = effects.processes or LocalProcesses()
+    places = places_for(env, settings.config.root, package)
+    target = effects.target or make_target(env, places, processes, clock)
+    pause = effects.pause or pause_hook(settings.environ)
+    who = actor(settings.by, settings.environ)
+    return Stage(env, settings.config.ledger(env.name), target, clock, who, pause, effects.warn)
 
 
 def holder(stage: Stage, command: str) -> Holder:
