@@ -270,7 +270,12 @@ def append(ledger: Ledger, record: Record, at: str) -> Entry:
         if created:
             fsync_dir(ledger.path.parent)
         write_atomic(ledger.head_path, canonical(_head_record(ledger, entry)))
-    publish_appended(ledger.path.parent)  # a ledger-branch clone may push each entry at once
+    return _published(ledger.path.parent, entry)
+
+
+def _published(folder: Path, entry: Entry) -> Entry:
+    """`entry`, once a ledger-branch clone in `folder` that publishes each entry pushed it."""
+    publish_appended(folder)
     return entry
 
 
