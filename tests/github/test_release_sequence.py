@@ -594,7 +594,7 @@ def test_a_fresh_runner_rolls_back_a_deploy_that_died_between_switch_and_bake(
     assert serving(on_platform, "production") == bad  # traffic switched, then the runner died
     # The write-ahead entry reached the ledger branch before the switch; nothing after it did.
     pushed = ledger_on_the_branch(on_platform, "production")
-    assert [(entry["kind"], entry["digest"]) for entry in pushed][-1] == ("deploy-start", bad)
+    assert [(entry["kind"], entry["digest"]) for entry in pushed][-1] == ("intent", bad)
 
     rescuer = fresh_runner(on_platform, "rescuer")
     rescued = run_job(
