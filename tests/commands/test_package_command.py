@@ -59,7 +59,7 @@ def test_build_prints_path_and_digest_and_verify_accepts_it(
     assert path == str(tmp_path / "tiny-0.3.0.mlpkg")
     assert digest.startswith("sha256:")
     assert len(digest) == 71
-    assert output.read_text() == f"path={path}\ndigest={digest}\n"
+    assert output.read_text() == f"path={path}\ndigest={digest}\nrecord={path}.provenance.json\n"
     assert main(["package", "verify", path]) == 0
     assert capsys.readouterr().out == f"{path}: ok tiny 0.3.0 {digest} (2 files)\n"
 
@@ -211,3 +211,20 @@ def test_scan_of_a_package_scans_the_models_inside_it(
     # numpy 2 pickles its arrays through numpy._core, numpy 1 through numpy.core
     assert report["findings"][0]["name"].endswith("core.multiarray._reconstruct")
     assert list(tmp_path.glob("**/mlgate-scan-*")) == []
+
+
+def test_verify_refuses_a_package_that_is_not_the_one_built(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = project(tmp_path / "proj", {"weights": [1.0]})
+    argv = ["package", "build", "--config", str(root / "pyproject.toml"), "--out", str(tmp_path)]
+    assert main(argv) == 0
+    path, digest = capsys.readouterr().out.split()
+    assert main(["package", "verify", path, "--digest", digest]) == 0
+    capsys.readouterr()
+    other = "sha256:" + "0" * 64
+    assert main(["package", "verify", path, "--digest", other]) == 1
+    assert capsys.readouterr().err == (
+        f"mlgate: error: {path}: digest {digest} is not the expected {other}; refusing a "
+        "package that is not the one built\n"
+    )

@@ -6,7 +6,9 @@ the status functions, step and job `env:`, `$GITHUB_OUTPUT`, `$GITHUB_ENV`,
 `$GITHUB_STEP_SUMMARY`, every `run:` script through `bash --noprofile --norc -eo pipefail`.
 Third-party actions are stood in for: checkout and setup-python do nothing (the test prepares
 the workspace and the interpreter), upload/download-artifact copy files through a folder,
-upload-sarif records the file. The steps that pip-install mlgate, the project and the coverage
+upload-sarif and attest-build-provenance are recorded in the log. A job's runner can die in a
+given step: the steps after it never run, as when GitHub loses a runner. The steps that
+pip-install mlgate, the project and the coverage
 tools are skipped: the test's environment (the dev extra) already has them.
 """
 
@@ -118,7 +120,7 @@ class Runner:
 
     workspace: Path
     inputs: dict[str, Any]
-    github: dict[str, str]
+    github: dict[str, Any]
     base_env: dict[str, str]
     secrets: dict[str, str] = field(default_factory=dict)
     artifacts: Path = Path()
@@ -126,10 +128,14 @@ class Runner:
 
     def context(self, needs: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The expression context of a job."""
+        runner = {"temp": self.base_env.get("RUNNER_TEMP", "")}
+        runner["environment"] = self.base_env.get("RUNNER_ENVIRONMENT", "")
         return {
             "inputs": self.inputs,
             "github": self.github,
+            "runner": runner,
             "secrets": self.secrets,
+            "vars": {},
             "needs": dict(needs or {}),
             "steps": {},
         }
@@ -153,9 +159,17 @@ def with_defaults(workflow: dict[str, Any], given: Mapping[str, Any]) -> dict[st
 
 
 def run_job(
-    runner: Runner, workflow: dict[str, Any], name: str, needs: Mapping[str, Any]
+    runner: Runner,
+    workflow: dict[str, Any],
+    name: str,
+    needs: Mapping[str, Any],
+    dies_in: str = "",
 ) -> dict[str, Any]:
-    """Run job `name` after `needs` (name -> {"result", "outputs"}); return its result."""
+    """Run job `name` after `needs` (name -> {"result", "outputs"}); return its result.
+
+    With `dies_in`, the runner is lost while that step runs: no later step runs (not even the
+    `always()` ones) and the job fails, as on GitHub.
+    """
     spec = workflow["jobs"][name]
     context = runner.context(needs)
     failed = any(need["result"] != "success" for need in needs.values())
@@ -165,8 +179,15 @@ def run_job(
     job = Job(runner, context, env, runner.artifacts.parent / f"summary-{name}.md")
     for step in spec["steps"]:
         _step(job, step, ROOT)
+        if step.get("name") == dies_in:
+            job.status = "failure"
+            runner.log.append(f"job {name}: runner lost in {dies_in!r}")
+            break
     outputs = {key: interpolate(value, context) for key, value in spec.get("outputs", {}).items()}
     runner.log.append(f"job {name}: {job.status}")
+    environment = spec.get("environment")
+    if isinstance(environment, dict) and "url" in environment:
+        runner.log.append(f"environment url: {interpolate(environment['url'], context)}")
     return {"result": job.status, "outputs": outputs}
 
 
@@ -217,7 +238,9 @@ def _third_party(job: Job, action: str, given: Mapping[str, Any]) -> bool:
     if action == "actions/upload-artifact":
         store = job.runner.artifacts / values["name"]
         store.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(workspace / values["path"], store)
+        for path in values["path"].split("\n"):
+            if path.strip():
+                shutil.copy2(workspace / path.strip(), store)
     elif action == "actions/download-artifact":
         target = workspace / values["path"]
         shutil.copytree(job.runner.artifacts / values["name"], target, dirs_exist_ok=True)

@@ -85,6 +85,7 @@ def runner_for(workspace: Path, **inputs: Any) -> Runner:
     ignored = ("GITHUB_", "COV_CORE_", "COVERAGE_", "PYTEST_")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith(ignored)}
     base_env |= {"GITHUB_WORKSPACE": str(workspace), "RUNNER_TEMP": str(workspace.parent)}
+    base_env |= {"GITHUB_REPOSITORY": "team/calc"}
     artifacts = workspace.parent / "artifacts"
     artifacts.mkdir(exist_ok=True)
     given = {"pre-commit": False, **inputs}
@@ -175,3 +176,55 @@ def test_ci_checks_the_example_with_the_inputs_ci_yml_gives(example_pull_request
     summary = (runner.artifacts.parent / "summary-tests.md").read_text(encoding="utf-8")
     assert "examples/iris/train&#46;py (100%)" in summary
     assert "- **Total**: 1 line\n- **Missing**: 0 lines\n- **Coverage**: 100%" in summary
+
+
+# --- what teams run into on their first pull requests --------------------------------------
+
+
+def test_a_repository_with_no_tests_yet_passes_and_says_so(pull_request: Path) -> None:
+    shutil.rmtree(pull_request / "tests")
+    git(pull_request, "commit", "-qam", "no tests yet")
+    runner = runner_for(pull_request)
+    tests = run_job(runner, PR, "tests", {})
+    assert tests["result"] == "success", "\n".join(runner.log)
+    summary = (runner.artifacts.parent / "summary-tests.md").read_text(encoding="utf-8")
+    assert summary.startswith("### Tests\n\nNo tests yet: pytest collected none")
+    assert "Coverage of the changed lines" not in summary
+
+
+def test_a_merge_group_is_checked_against_its_base(pull_request: Path) -> None:
+    base = git(pull_request, "rev-parse", "origin/main").strip()
+    head = git(pull_request, "rev-parse", "HEAD").strip()
+    runner = runner_for(pull_request)
+    runner.github["base_ref"] = ""
+    runner.github["event"] = {"merge_group": {"base_sha": base, "head_sha": head}}
+    lint = run_job(runner, PR, "lint", {})
+    log = "\n".join(runner.log)
+    assert lint["result"] == "failure", log
+    assert "title=MLG101::function `new_long` has 23 code lines" in log
+    assert "old_long" not in log
+
+
+def test_sarif_is_uploaded_only_where_code_scanning_exists(pull_request: Path) -> None:
+    bin_dir = pull_request.parent / "bin"
+    bin_dir.mkdir()
+    refusal = "Advanced Security must be enabled for this repository to use code scanning"
+    (bin_dir / "gh").write_text(f"#!/bin/sh\necho '{refusal} (HTTP 403)' >&2\nexit 1\n")
+    (bin_dir / "gh").chmod(0o755)
+    runner = runner_for(pull_request)
+    runner.base_env["PATH"] = f"{bin_dir}{os.pathsep}{runner.base_env['PATH']}"
+    runner.github["event"]["repository"] = {"private": True}
+    run_job(runner, PR, "lint", {})
+    log = "\n".join(runner.log)
+    assert "github/codeql-action/upload-sarif" not in log
+    assert "  Is code scanning available: 0\n::notice::code scanning is not available" in log
+    summary = (runner.artifacts.parent / "summary-lint.md").read_text(encoding="utf-8")
+    assert "| function-too-long | 1 |" in summary
+    assert "SARIF not uploaded: code scanning is not available in this repository." in summary
+    (bin_dir / "gh").write_text("#!/bin/sh\necho 'no analysis found (HTTP 404)' >&2\nexit 1\n")
+    enabled = runner_for(pull_request)
+    enabled.base_env["PATH"] = runner.base_env["PATH"]
+    enabled.github["event"]["repository"] = {"private": True}
+    run_job(enabled, PR, "lint", {})
+    assert "  Is code scanning available: 0\n" in enabled.log
+    assert "  github/codeql-action/upload-sarif" in enabled.log

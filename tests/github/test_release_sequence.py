@@ -52,6 +52,12 @@ entrypoint = "tiny.serve:load"
 [[tool.mlgate.package.smoke]]
 input = [1, 2]
 expect = [2, 4]
+
+[tool.mlgate.environments.staging]
+target = { kind = "command", deploy = ["true"], rollback = ["true"] }
+
+[tool.mlgate.environments.production]
+target = { kind = "command", deploy = ["true"], rollback = ["true"] }
 """
 
 TINY_SERVE = """\
@@ -90,15 +96,18 @@ def runner_for(workspace: Path, **inputs: Any) -> Runner:
     (server / "team").mkdir(parents=True, exist_ok=True)
     github = {
         "actor": "carol",
+        "triggering_actor": "carol",
         "repository": "team/model",
         "run_id": "4242",
+        "run_attempt": "1",
         "server_url": f"file://{server}",
         "token": "not-a-real-token",
         "workspace": str(workspace),
     }
     clean = {key: value for key, value in os.environ.items() if not key.startswith("GITHUB_")}
     base = clean | {f"GITHUB_{key.upper()}": value for key, value in github.items()}
-    base |= {"GITHUB_RUN_ATTEMPT": "1", "RUNNER_TEMP": str(workspace.parent / "runner-temp")}
+    base |= {"RUNNER_TEMP": str(workspace.parent / "runner-temp")}
+    base |= {"RUNNER_ENVIRONMENT": "self-hosted"}  # a deploy host; tests of hosted runners say so
     (workspace.parent / "runner-temp").mkdir(exist_ok=True)
     artifacts = workspace.parent / "artifacts"
     artifacts.mkdir(exist_ok=True)
@@ -117,8 +126,39 @@ def test_the_build_job_builds_verifies_and_uploads_the_package(tiny: Path) -> No
         ["mlgate", "package", "verify", str(uploaded)], capture_output=True, text=True, check=True
     )
     assert verified.stdout == f"{uploaded}: ok tiny 1.0.0 {digest} (3 files)\n"
+    record = json.loads(uploaded.with_name("tiny-1.0.0.mlpkg.provenance.json").read_text())
+    assert (record["digest"], record["builder"], record["run_id"]) == (digest, "carol", "4242")
+    assert "  actions/attest-build-provenance" in runner.log
     summary = (runner.artifacts.parent / "summary-build.md").read_text(encoding="utf-8")
     assert f"| `dist/tiny-1.0.0.mlpkg` | `{digest}` |" in summary
+
+
+def test_a_deploy_job_refuses_a_package_that_is_not_the_build_jobs_before_anything_else(
+    tiny: Path,
+) -> None:
+    runner = runner_for(tiny)
+    runner.base_env["PATH"] = f"{tiny.parent / 'bin'}{os.pathsep}{runner.base_env['PATH']}"
+    (tiny.parent / "bin").mkdir()
+    (tiny.parent / "bin" / "gh").write_text(GH, encoding="utf-8")
+    (tiny.parent / "bin" / "gh").chmod(0o755)
+    build = run_job(runner, RELEASE, "build", {})
+    (tiny / "models" / "model.json").write_text('{"factor": 5}\n', encoding="utf-8")
+    other = subprocess.run(
+        ["mlgate", "package", "build", "--out", str(tiny.parent / "other")],
+        cwd=tiny,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    swapped = runner.artifacts / build["outputs"]["artifact"] / "tiny-1.0.0.mlpkg"
+    shutil.copy2(other[0], swapped)
+    staging = run_job(runner, RELEASE, "staging", {"build": build})
+    log = "\n".join(runner.log[runner.log.index("job build: success") + 1 :])
+    assert staging == {"result": "failure", "outputs": {"started": "true"}}
+    assert f"::error::the package digest {other[1]} is not the build job's " in log
+    assert "  Verify the attestation and the digest before anything else: 1\n" in log
+    assert "actions/checkout" not in log  # nothing else ran: no checkout, no install, no deploy
+    assert "mlgate deploy" not in log
 
 
 def test_a_broken_project_fails_the_build_job(tiny: Path) -> None:
@@ -149,7 +189,14 @@ def test_the_build_command_runs_first_and_its_failure_stops_the_build(tiny: Path
 
 
 CONTEXT = {
-    "inputs": {"ledger-dir": "", "ledger-branch": "mlgate-ledger", "working-directory": "."},
+    "inputs": {
+        "ledger-dir": "",
+        "ledger-branch": "mlgate-ledger",
+        "working-directory": ".",
+        "install": "-e .",
+        "install-in-deploy-jobs": True,
+        "no-install": False,
+    },
     "github": {"workspace": "/w", "base_ref": ""},
     "needs": {"build": {"result": "success", "outputs": {"package": "p.mlpkg"}}},
 }
@@ -167,6 +214,8 @@ CONTEXT = {
         ("needs.build.outputs.package", "p.mlpkg"),
         ("!cancelled() && inputs.ledger-dir == ''", True),
         ("needs.missing.result", ""),
+        ("inputs.install-in-deploy-jobs && inputs.install || ''", "-e ."),
+        ("inputs.no-install && inputs.install || ''", ""),
     ],
 )
 def test_expressions_evaluate_as_on_github(expression: str, value: object) -> None:
@@ -187,7 +236,7 @@ def test_status_functions_decide_what_runs_after_a_failure() -> None:
 EXAMPLE = ROOT / "examples" / "iris"
 MARKER = "# Release environments."
 ENVIRONMENTS = """# Release environments: short checks and free ports; the local target stands in
-# for production. The ledger is signed: the release needs the ledger-key secret.
+# for production. The ledger is signed: the release needs the MLGATE_LEDGER_KEY secret.
 [tool.mlgate.ledger]
 signed = true
 
@@ -213,11 +262,18 @@ requests = 3
 bake = "0.3s"
 max-p95-latency = "LATENCY"
 """
-#: `gh api .../approvals --jq ...` as GitHub answers it: the reviewer of each environment.
-GH = """#!/bin/sh
-case "$ENVIRONMENT" in
-  staging) echo alice ;;
-  production) echo bob ;;
+#: `gh` as GitHub answers: the run's approvals (the login spelled as on GitHub, "Bob" for the
+#: approvers list's "bob"), and `gh attestation verify`, recorded in gh.log beside it.
+APPROVALS = [
+    {"state": "approved", "environments": [{"name": "staging"}], "user": {"login": "alice"}},
+    {"state": "approved", "environments": [{"name": "production"}], "user": {"login": "Bob"}},
+]
+GH = f"""#!/bin/sh
+echo "gh $*" >> "$(dirname "$0")/gh.log"
+case "$1" in
+  api) echo '{json.dumps(APPROVALS)}' ;;
+  attestation) exit 0 ;;
+  *) exit 2 ;;
 esac
 """
 JOBS = ("build", "staging", "production", "rollback-staging", "rollback-production")
@@ -269,9 +325,12 @@ def _stop_servers(project: Path, environment: str) -> None:
 
 
 def release(
-    project: Path, secrets: dict[str, str] | None = None, **inputs: Any
+    project: Path,
+    secrets: dict[str, str] | None = None,
+    jobs: tuple[str, ...] = JOBS,
+    **inputs: Any,
 ) -> tuple[Runner, dict[str, dict[str, Any]]]:
-    """Run the release workflow's jobs in their order, as GitHub would, on `project`."""
+    """Run the release workflow's `jobs` in their order, as GitHub would, on `project`."""
     runner = runner_for(project, **inputs)
     runner.secrets.update(secrets or {})
     runner.base_env["PATH"] = f"{project.parent / 'bin'}{os.pathsep}{runner.base_env['PATH']}"
@@ -279,7 +338,7 @@ def release(
     if not remote.exists():
         git(project.parent, "init", "-q", "--bare", str(remote))
     results: dict[str, dict[str, Any]] = {}
-    for name in JOBS:
+    for name in jobs:
         needs = {need: results[need] for need in _needs(name)}
         results[name] = run_job(runner, RELEASE, name, needs)
     return runner, results
@@ -314,7 +373,7 @@ def ledger_on_the_branch(
 
 def released_with_the_reviewers_approvals(example: Path) -> str:
     """Release the example, check the jobs, the signed ledger branch and the summary; the digest."""
-    runner, results = release(example, {"ledger-key": LEDGER_KEY})
+    runner, results = release(example, {"MLGATE_LEDGER_KEY": LEDGER_KEY})
     log = "\n".join(runner.log)
     assert [results[job]["result"] for job in JOBS] == REACHED_PRODUCTION, log
     digest: str = results["build"]["outputs"]["digest"]
@@ -339,7 +398,7 @@ def test_a_release_reaches_production_then_a_failing_one_is_rolled_back(example:
     text = text.replace('max-p95-latency = "1s"', 'max-p95-latency = "0.001ms"')
     (example / "pyproject.toml").write_text(text, encoding="utf-8")
     git(example, "commit", "-qam", "1.1.0, with a latency budget no server meets")
-    runner, results = release(example, {"ledger-key": LEDGER_KEY})
+    runner, results = release(example, {"MLGATE_LEDGER_KEY": LEDGER_KEY})
     log = "\n".join(runner.log)
     assert [results[job]["result"] for job in JOBS] == [
         "success",
@@ -381,7 +440,8 @@ def ci_checkout(tmp_path: Path) -> Iterator[Path]:
     git(workspace, "add", "-A")
     git(workspace, "commit", "-qm", "mlgate")
     (tmp_path / "bin").mkdir()
-    (tmp_path / "bin" / "gh").write_text("#!/bin/sh\n", encoding="utf-8")  # nobody approved
+    nobody = '#!/bin/sh\ncase "$1" in api) echo "[]" ;; attestation) exit 0 ;; esac\n'
+    (tmp_path / "bin" / "gh").write_text(nobody, encoding="utf-8")  # nobody approved
     (tmp_path / "bin" / "gh").chmod(0o755)
     yield workspace
     for environment in ("ci-staging", "ci-production"):
@@ -417,3 +477,172 @@ def test_ci_trains_and_releases_the_example_with_the_inputs_ci_yml_gives(ci_chec
         assert [entry["kind"] for entry in ledger][-1] == "deploy-end"
         assert {entry["digest"] for entry in ledger} == {results["build"]["outputs"]["digest"]}
     assert predict(8770, [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]) == {"output": [0, 2]}
+    assert "environment url: http://127.0.0.1:8770" in runner.log
+
+
+# --- state that survives the runner: a command target and the ledger branch ------------------
+
+#: The team's platform: it keeps what serves in a folder outside any runner. `deploy` switches
+#: traffic at once; with `die-after-switch` present it then kills its caller, `mlgate deploy`,
+#: as a runner that is lost between the switch and the bake would.
+PLATFORM_OPS = """\
+import os
+import signal
+import sys
+from pathlib import Path
+
+verb, env, digest = sys.argv[1:4]
+state = Path(os.environ["TEAM_PLATFORM"]) / env
+state.mkdir(parents=True, exist_ok=True)
+serving = state / "serving"
+if verb == "current":
+    print(serving.read_text().strip() if serving.exists() else "")
+    sys.exit(0)
+with (state / "log").open("a") as log:
+    log.write(f"{verb} {digest}\\n")
+serving.write_text(digest + "\\n")
+if verb == "deploy" and (state / "die-after-switch").exists():
+    (state / "die-after-switch").unlink()
+    os.kill(os.getppid(), signal.SIGKILL)
+"""
+
+PLATFORM_ENVIRONMENT = """
+[tool.mlgate.environments.{env}]
+approval = {{ required = false }}
+verify = {{ requests = 1, bake = 0 }}
+
+[tool.mlgate.environments.{env}.target]
+kind = "command"
+deploy = ["{python}", "{ops}", "deploy", "{{env}}", "{{digest}}"]
+rollback = ["{python}", "{ops}", "rollback", "{{env}}", "{{digest}}"]
+current = ["{python}", "{ops}", "current", "{{env}}", "-"]
+health = ["true"]
+timeout = "20s"
+"""
+
+
+@pytest.fixture
+def on_platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The tiny project, deployed through a command target to a platform outside the runner."""
+    ops = tmp_path / "platform-ops.py"
+    ops.write_text(PLATFORM_OPS, encoding="utf-8")
+    monkeypatch.setenv("TEAM_PLATFORM", str(tmp_path / "platform"))
+    project = tmp_path / "work"
+    (project / "src" / "tiny").mkdir(parents=True)
+    (project / "models").mkdir()
+    text = TINY_PYPROJECT[: TINY_PYPROJECT.index("[tool.mlgate.environments.staging]")]
+    for env in ("staging", "production"):
+        text += PLATFORM_ENVIRONMENT.format(env=env, python=sys.executable, ops=ops)
+    (project / "pyproject.toml").write_text(text, encoding="utf-8")
+    (project / ".gitignore").write_text("dist/\n.mlgate-ledger/\n.mlgate/\n", encoding="utf-8")
+    (project / "src" / "tiny" / "__init__.py").write_text("", encoding="utf-8")
+    (project / "src" / "tiny" / "serve.py").write_text(TINY_SERVE, encoding="utf-8")
+    (project / "models" / "model.json").write_text('{"factor": 2}\n', encoding="utf-8")
+    git(tmp_path, "init", "-q", str(project))
+    git(project, "add", "-A")
+    git(project, "commit", "-qm", "tiny model")
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "gh").write_text(GH, encoding="utf-8")
+    (tmp_path / "bin" / "gh").chmod(0o755)
+    return project
+
+
+def serving(project: Path, env: str) -> str:
+    """What the platform serves in `env`."""
+    return (project.parent / "platform" / env / "serving").read_text().strip()
+
+
+def fresh_runner(project: Path, name: str) -> Runner:
+    """Another machine: a new clone of the repository, its own temp folder, no state at all."""
+    workspace = project.parent / name / "work"
+    workspace.parent.mkdir()
+    git(project.parent, "clone", "-q", str(project), str(workspace))
+    runner = runner_for(workspace)
+    runner.github["server_url"] = f"file://{project.parent / 'github'}"
+    runner.base_env["GITHUB_SERVER_URL"] = runner.github["server_url"]
+    runner.base_env["PATH"] = f"{project.parent / 'bin'}{os.pathsep}{runner.base_env['PATH']}"
+    return runner
+
+
+def test_a_fresh_runner_rolls_back_a_deploy_that_died_between_switch_and_bake(
+    on_platform: Path,
+) -> None:
+    runner, results = release(on_platform)
+    assert [results[job]["result"] for job in JOBS] == REACHED_PRODUCTION, "\n".join(runner.log)
+    good = results["build"]["outputs"]["digest"]
+    assert serving(on_platform, "production") == good
+    gh_log = (on_platform.parent / "bin" / "gh.log").read_text().splitlines()
+    package = runner.base_env["RUNNER_TEMP"] + "/mlgate-release/tiny-1.0.0.mlpkg"
+    signer = "--signer-workflow mlgate/mlgate/.github/workflows/mlgate-release.yml"
+    assert [line for line in gh_log if line.startswith("gh attestation")][:2] == [
+        f"gh attestation verify {package} --repo team/model {signer}",
+        f"gh attestation verify {package}.provenance.json --repo team/model {signer}",
+    ]
+    (on_platform / "models" / "model.json").write_text('{"factor": 3}\n', encoding="utf-8")
+    git(on_platform, "commit", "-qam", "factor 3")
+    (on_platform.parent / "platform" / "production" / "die-after-switch").write_text("")
+    runner, results = release(on_platform, jobs=("build", "staging"))
+    bad = results["build"]["outputs"]["digest"]
+    died = run_job(
+        runner,
+        RELEASE,
+        "production",
+        {"build": results["build"], "staging": results["staging"]},
+        dies_in="Record the review, deploy, verify",
+    )
+    assert died == {"result": "failure", "outputs": {"started": "true"}}, "\n".join(runner.log)
+    assert serving(on_platform, "production") == bad  # traffic switched, then the runner died
+    # The write-ahead entry reached the ledger branch before the switch; nothing after it did.
+    pushed = ledger_on_the_branch(on_platform, "production")
+    assert [(entry["kind"], entry["digest"]) for entry in pushed][-1] == ("intent", bad)
+
+    rescuer = fresh_runner(on_platform, "rescuer")
+    rescued = run_job(
+        rescuer, RELEASE, "rollback-production", {"build": results["build"], "production": died}
+    )
+    assert rescued["result"] == "success", "\n".join(rescuer.log)
+    assert "  Install mlgate and the project" not in rescuer.log
+    assert serving(on_platform, "production") == good
+    log = (on_platform.parent / "platform" / "production" / "log").read_text().splitlines()
+    assert log[-2:] == [f"deploy {bad}", f"rollback {good}"]
+    after = ledger_on_the_branch(on_platform, "production")
+    assert (after[-1]["kind"], after[-1]["digest"]) == ("deploy-end", good)
+    assert "the process died after step" in json.dumps(after)
+
+
+def test_a_rejected_review_or_a_failed_staging_runs_no_rollback_job(on_platform: Path) -> None:
+    runner = runner_for(on_platform)
+    built = {"result": "success", "outputs": {"digest": "sha256:" + "0" * 64}}
+    rejected = {"result": "failure", "outputs": {"started": ""}}  # no step ever ran
+    skipped = {"result": "skipped", "outputs": {"started": ""}}  # staging failed before it
+    for production in (rejected, skipped):
+        needs = {"build": built, "production": production}
+        assert run_job(runner, RELEASE, "rollback-production", needs)["result"] == "skipped"
+    assert runner.log == []
+
+
+def test_a_cancelled_deploy_gets_a_rollback_job_that_finds_what_to_do(on_platform: Path) -> None:
+    runner, results = release(on_platform)
+    assert results["production"]["result"] == "success", "\n".join(runner.log)
+    cancelled = {"result": "cancelled", "outputs": {"started": ""}}  # e.g. while waiting
+    rescuer = fresh_runner(on_platform, "rescuer")
+    needs = {"build": results["build"], "production": cancelled}
+    rescued = run_job(rescuer, RELEASE, "rollback-production", needs)
+    assert rescued["result"] == "success", "\n".join(rescuer.log)
+    log = "\n".join(rescuer.log)
+    assert "the last deployment to 'production' finished; nothing to roll back" in log
+    assert serving(on_platform, "production") == results["build"]["outputs"]["digest"]
+
+
+def test_a_github_hosted_runner_refuses_the_local_target_of_a_lasting_environment(
+    example: Path,
+) -> None:
+    runner = runner_for(example)
+    runner.base_env["RUNNER_ENVIRONMENT"] = "github-hosted"
+    runner.base_env["PATH"] = f"{example.parent / 'bin'}{os.pathsep}{runner.base_env['PATH']}"
+    build = run_job(runner, RELEASE, "build", {})
+    staging = run_job(runner, RELEASE, "staging", {"build": build})
+    assert staging["result"] == "failure"
+    log = "\n".join(runner.log)
+    assert "environment 'staging' uses the local target, whose releases and state vanish" in log
+    assert "  mlgate deploy" not in log

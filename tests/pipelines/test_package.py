@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import gzip
 import io
@@ -10,6 +11,7 @@ import os
 import random
 import subprocess
 import tarfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,7 @@ from mlgate.pipelines.package import (
     extract_package,
     read_package,
 )
+from mlgate.pipelines.provenance import BuildRecord, read_record, record_path
 
 PYPROJECT = """\
 [project]
@@ -185,6 +188,83 @@ def test_git_commit_dirty_flag_and_commit_time(tmp_path: Path) -> None:
     assert dirty.digest != clean.digest
 
 
+def test_two_builds_of_one_commit_by_different_runs_people_and_times_share_a_digest(
+    tmp_path: Path,
+) -> None:
+    root = make_project(tmp_path / "proj")
+    head = commit_all(root)
+    laptop = build(
+        root,
+        out_dir=tmp_path / "laptop",
+        environ={"USER": "alice"},
+        now=datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc),
+    )
+    github = {
+        "GITHUB_TRIGGERING_ACTOR": "bob",
+        "GITHUB_ACTOR": "carol",
+        "GITHUB_RUN_ID": "991",
+        "GITHUB_RUN_ATTEMPT": "2",
+        "GITHUB_SERVER_URL": "https://github.com",
+        "GITHUB_REPOSITORY": "acme/iris",
+    }
+    ci = build(
+        root,
+        out_dir=tmp_path / "ci",
+        environ=github,
+        now=datetime.datetime(2026, 5, 6, 7, 8, 9, tzinfo=datetime.timezone.utc),
+    )
+    assert ci.digest == laptop.digest
+    assert ci.path.read_bytes() == laptop.path.read_bytes()
+    assert (laptop.manifest.builder, ci.manifest.builder) == ("alice", "bob")
+    assert read_record(laptop.path, laptop.digest) == BuildRecord(
+        laptop.digest, "alice", "2026-01-02T03:04:05Z", head
+    )
+    assert read_record(ci.path, ci.digest) == BuildRecord(
+        ci.digest,
+        "bob",
+        "2026-05-06T07:08:09Z",
+        head,
+        "991",
+        "2",
+        "https://github.com/acme/iris/actions/runs/991",
+    )
+    assert read_package(ci.path).manifest.builder == "bob"
+
+
+def test_the_builder_is_read_only_from_a_record_of_the_same_digest(tmp_path: Path) -> None:
+    package = build(make_project(tmp_path / "proj"))
+    record = record_path(package.path)
+    table = json.loads(record.read_text())
+    record.write_text(json.dumps({**table, "digest": "sha256:" + "0" * 64}))
+    assert read_package(package.path).manifest.builder is None
+    record.unlink()
+    assert read_package(package.path).manifest.builder is None
+    record.write_text(json.dumps({**table, "builder": 7}))
+    with pytest.raises(PackageError, match=r"not a build record \(values must be strings\)"):
+        read_package(package.path)
+    record.write_text(json.dumps({**table, "surprise": 1}))
+    with pytest.raises(PackageError, match=r"not a build record \(.*surprise"):
+        read_package(package.path)
+
+
+Member = tuple[tarfile.TarInfo, bytes]
+
+
+def test_a_schema_1_package_keeps_its_digested_builder(tmp_path: Path) -> None:
+    package = build(make_project(tmp_path / "proj"))
+    old = replace(package.manifest, schema=1, builder="carol")
+
+    def downgrade(
+        members: list[tuple[tarfile.TarInfo, bytes]],
+    ) -> list[tuple[tarfile.TarInfo, bytes]]:
+        return [regular(MANIFEST_NAME, canonical_json(old)), *members[1:]]
+
+    read = read_package(rewrite(package.path, tmp_path / "old.mlpkg", downgrade))
+    assert json.loads(canonical_json(old))["builder"] == "carol"
+    assert (read.manifest, read.digest) == (old, digest(old))
+    assert read.digest != package.digest
+
+
 def test_unsafe_model_is_refused_and_nothing_written(tmp_path: Path) -> None:
     root = make_project(tmp_path / "proj", PYPROJECT.replace('packs = ["sklearn"]', "packs = []"))
     with pytest.raises(GateError, match=r"models/model.joblib: byte \d+: imports sklearn\."):
@@ -314,8 +394,11 @@ def test_not_an_archive_is_refused(tmp_path: Path) -> None:
         (b"{", "not valid JSON"),
         (b"[]", "must be a JSON object"),
         (b'{"surprise":1}', "unknown field 'surprise'"),
-        (b'{"schema":2}', "schema 2 is not supported"),
+        (b'{"schema":3}', "schema 3 is not supported"),
+        (b'{"name":"x"}', "schema None is not supported"),
+        (b'{"schema":2,"builder":"mallory"}', "unknown field 'builder'"),
         (b'{"schema":1}', "missing field 'name'"),
+        (b'{"schema":2}', "missing field 'name'"),
         (b'{"schema":1,"name":3}', "'name' must be a str"),
     ],
 )
@@ -396,7 +479,7 @@ def test_oversized_manifest_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"builder": 7}, "'builder' must be a string or null"),
+        ({"schema": 1, "builder": 7}, "'builder' must be a string or null"),
         ({"created": ["today"]}, "'created' must be a string or null"),
         ({"files": [{"path": "a", "size": 1, "sha256": "00"}]}, "'00' is not a sha256 hex"),
         ({"files": [{"path": "a", "size": "1", "sha256": "0" * 64}]}, "'size' must be a int"),

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "approve": "approve a package (by digest) for an environment",
     "baseline": "record the current findings in the baseline, or shrink it to what still occurs",
     "deploy": "deploy an approved package to an environment; failed checks roll it back",
+    "github": "the release workflow's checks around GitHub environment reviews",
     "init": "write mlgate's GitHub workflows, pre-commit hooks and [tool.mlgate] into a repository",
     "ledger": "check the hash chain of an environment's release ledger, or sign it",
     "ledger-branch": (

@@ -18,6 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         verb.add_argument("dir", type=Path, help="folder of the ledger branch (MLGATE_LEDGER_DIR)")
         verb.add_argument("--branch", default=ledger_branch.DEFAULT_BRANCH, help="ledger branch")
     pull.add_argument("--remote", default="origin", help="remote name of this repository, or a URL")
+    pull.add_argument(
+        "--publish", action="store_true", help="push every entry as soon as it is written"
+    )
     push.add_argument("--attempts", type=int, default=3, help="pushes before giving up")
 
 
@@ -32,4 +35,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     url = ledger_branch.remote_url(args.remote)
     print(ledger_branch.pull(directory, url, args.branch))
+    if args.publish:
+        ledger_branch.publish_each(directory, args.branch)
+        print(f"{directory}: every new entry is pushed to {args.branch} as it is written")
     return 0

@@ -11,10 +11,16 @@ from pathlib import Path
 from typing import Any
 
 from mlgate.config import load_raw
-from mlgate.errors import UsageError
+from mlgate.errors import GateError, UsageError
 from mlgate.pipelines.config import load_scan_config
 from mlgate.pipelines.package import BuildOptions, build_package, extract_package, read_package
+from mlgate.pipelines.provenance import record_path
 from mlgate.pipelines.scan import FileReport, Policy, build_policy, expand_paths, scan_file
+
+BUILDER_HELP = (
+    "who builds, kept in the build record beside the package, not in its digest "
+    "(default: $MLGATE_BUILDER, $GITHUB_TRIGGERING_ACTOR, $GITHUB_ACTOR, $USER...)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,6 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     scan.set_defaults(run=run_scan)
     verify = verbs.add_parser("verify", help="re-hash every file of a package")
     verify.add_argument("package", type=Path, metavar="PKG", help="the .mlpkg file")
+    verify.add_argument("--digest", help="refuse the package unless its digest is this one")
     verify.set_defaults(run=run_verify)
 
 
@@ -46,7 +53,7 @@ def _add_build(build: argparse.ArgumentParser) -> None:
         help="record KEY=VALUE in the manifest (repeatable)",
     )  # fmt: skip
     build.add_argument("--metrics", type=Path, metavar="FILE.json", help="metrics to record")
-    build.add_argument("--builder", help="who builds (default: $MLGATE_BUILDER, $USER...)")
+    build.add_argument("--builder", help=BUILDER_HELP)
     build.add_argument("--github-output", action="store_true", help="append to $GITHUB_OUTPUT")
     build.set_defaults(run=run_build)
 
@@ -72,7 +79,8 @@ def run_build(args: argparse.Namespace) -> int:
     print(f"{package.path} {package.digest}")
     if output:
         with Path(output).open("a", encoding="utf-8") as handle:
-            handle.write(f"path={package.path}\ndigest={package.digest}\n")
+            record = record_path(package.path)
+            handle.write(f"path={package.path}\ndigest={package.digest}\nrecord={record}\n")
     return 0
 
 
@@ -151,6 +159,11 @@ def _print_text(reports: Sequence[FileReport]) -> None:
 def run_verify(args: argparse.Namespace) -> int:
     """Verify a package; print its name, version and digest."""
     package = read_package(args.package)
+    if args.digest is not None and package.digest != args.digest:
+        raise GateError(
+            f"{package.path}: digest {package.digest} is not the expected {args.digest}; "
+            "refusing a package that is not the one built"
+        )
     manifest = package.manifest
     print(
         f"{package.path}: ok {manifest.name} {manifest.version} {package.digest} "

@@ -5,6 +5,9 @@ argument list (no shell) in which `{package}` (the package path), `{digest}` (th
 deployed or restored), `{env}` and `{previous}` (the release it replaces) are filled in. The
 deploy command deploys and switches traffic in one step, so its release is verified live (on
 `endpoint`, when one is set, and with the health command); a failure runs the rollback command.
+The optional `current` command prints the digest that serves (its last line: `sha256:...`, or
+nothing when nothing does): the state lives on the platform, so a rollback job on a fresh CI
+runner learns from it what the interrupted deployment left behind.
 """
 
 from __future__ import annotations
@@ -29,6 +32,15 @@ class Places(NamedTuple):
     package: str
 
 
+def _is_digest_or_nothing(text: str) -> bool:
+    hexdigits = text.removeprefix("sha256:")
+    return not text or (
+        text.startswith("sha256:")
+        and len(hexdigits) == 64
+        and not hexdigits.strip("0123456789abcdef")
+    )
+
+
 class CommandTarget:
     """Runs the configured commands; knows nothing of what they drive."""
 
@@ -38,8 +50,20 @@ class CommandTarget:
         self.processes = processes
 
     def serving(self) -> str:
-        """Unknown to mlgate: the ledger tells what was deployed last."""
-        return ""
+        """What the `current` command reports; without one, "" (the ledger tells)."""
+        if not self.settings.current:
+            return ""
+        command = [word.format(env=self.places.env) for word in self.settings.current]
+        done = self.processes.run(command, self.places.cwd, self.settings.timeout)
+        lines = done.output.strip().splitlines()
+        answer = lines[-1].strip() if lines else ""
+        if done.code != 0 or not _is_digest_or_nothing(answer):
+            said = f"exited {done.code}" if done.code != 0 else f"printed {answer!r}"
+            raise GateError(
+                f"the current command {said}; it must exit 0 and print the serving release's "
+                "digest (sha256:<64 hex digits>) or nothing"
+            )
+        return answer
 
     def stage(self, package: Package, previous: str) -> Staged:
         """Run the deploy command; traffic reaches the release when it succeeds."""

@@ -32,9 +32,9 @@ Local target settings: `state-dir` (default `.mlgate/releases/<env>`; env MLGATE
 one folder per environment), `port` (the stable endpoint; 0 picks a free one on first deploy),
 `start-timeout`, `sandbox` ("auto", "required", "off"), `env` (environment variables passed to
 model servers), `keep` (releases kept in the store). Command target settings: `deploy`,
-`health`, `rollback` (argument lists with
-`{package}`, `{digest}`, `{env}`, `{previous}` templated), `endpoint` (URL for HTTP checks),
-`timeout`.
+`health`, `rollback` (argument lists with `{package}`, `{digest}`, `{env}`, `{previous}`
+templated), `current` (prints the digest that serves, so a fresh CI runner can ask),
+`endpoint` (URL for HTTP checks), `timeout`.
 """
 
 from __future__ import annotations
@@ -103,6 +103,7 @@ class CommandSettings:
     deploy: tuple[str, ...]
     rollback: tuple[str, ...]
     health: tuple[str, ...] = ()
+    current: tuple[str, ...] = ()
     endpoint: str = ""
     timeout: float = 600.0
 
@@ -258,6 +259,7 @@ _LOCAL: _Spec = {
     "state-dir": _text,
 }
 _COMMAND: _Spec = {
+    "current": _argv,
     "deploy": _argv,
     "endpoint": _text,
     "health": _argv,

@@ -40,6 +40,7 @@ from typing import Any, NamedTuple
 
 from mlgate.errors import GateError
 from mlgate.pipelines import signing
+from mlgate.pipelines.ledger_branch import publish_appended
 
 GENESIS = "sha256:" + "0" * 64
 SSH = "ssh:"
@@ -269,6 +270,12 @@ def append(ledger: Ledger, record: Record, at: str) -> Entry:
         if created:
             fsync_dir(ledger.path.parent)
         write_atomic(ledger.head_path, canonical(_head_record(ledger, entry)))
+    return _published(ledger.path.parent, entry)
+
+
+def _published(folder: Path, entry: Entry) -> Entry:
+    """`entry`, once a ledger-branch clone in `folder` that publishes each entry pushed it."""
+    publish_appended(folder)
     return entry
 
 

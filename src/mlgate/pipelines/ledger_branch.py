@@ -9,6 +9,12 @@ race against another environment's job is rebased on the remote branch and tried
 environments write different files, so the rebase is clean. Committed lines are never rewritten:
 a ledger file whose committed part changed is refused, as is a last line without its newline
 (an interrupted write, see `mlgate ledger verify`).
+
+A clone pulled with `publish` pushes each entry as soon as it is written (`publish_appended`,
+called by the ledger after every durable append): the write-ahead entry of a deployment reaches
+the remote before traffic is switched, so a rollback job on a fresh runner finds it even when the
+deploy job's runner died. A push that fails then is a warning: the entry is durable in the clone
+and the job's last push tries again.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -24,6 +31,8 @@ from mlgate.errors import GateError
 DEFAULT_BRANCH = "mlgate-ledger"
 _IDENTITY = ("-c", "user.name=mlgate ledger", "-c", "user.email=mlgate-ledger@localhost")
 _REJECTED = ("[rejected]", "fetch first", "non-fast-forward")
+#: Inside the clone's `.git`: the branch every new entry is pushed to at once.
+PUBLISH_MARKER = "mlgate-publish"
 
 
 Completed = subprocess.CompletedProcess[str]
@@ -75,12 +84,34 @@ def pull(directory: Path, remote: str, branch: str = DEFAULT_BRANCH) -> str:
     return f"{directory}: {branch} is not on {remote} yet; the first push creates it"
 
 
+def publish_each(directory: Path, branch: str) -> None:
+    """Make the ledger clone in `directory` push every entry as soon as it is appended."""
+    (directory / ".git" / PUBLISH_MARKER).write_text(branch + "\n", encoding="utf-8")
+
+
+def publish_appended(folder: Path) -> None:
+    """Push the entries just appended in `folder`, when it is a clone that publishes each."""
+    try:
+        branch = (folder / ".git" / PUBLISH_MARKER).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return  # a plain ledger folder, or a clone pushed only at the end of the job
+    try:
+        push(folder, branch)
+    except GateError as err:
+        print(f"mlgate: warning: ledger entry not pushed yet ({err})", file=sys.stderr)
+
+
 def _remote_has(cwd: Path | None, remote: str, branch: str) -> bool:
     return bool(git(cwd, "ls-remote", "--heads", remote, f"refs/heads/{branch}").strip())
 
 
 def push(directory: Path, branch: str = DEFAULT_BRANCH, attempts: int = 3) -> list[str]:
     """Commit each new ledger entry in `directory` as one commit and push; return the subjects."""
+    if not (directory / ".git").is_dir():
+        raise GateError(
+            f"{directory} is not a clone of the ledger branch: pull it first "
+            "(`mlgate ledger-branch pull`)"
+        )
     subjects = commit_entries(directory)
     if _run(directory, "rev-parse", "--verify", "--quiet", "HEAD").returncode != 0:
         return subjects  # nothing was ever recorded: there is no branch to push

@@ -3,6 +3,13 @@
 The manifest is stored in the archive as canonical JSON (sorted keys, no spaces, UTF-8), so the
 package digest is simply `sha256:` plus the sha256 of that member's bytes. Anyone can check it
 with `tar -xzOf PKG mlgate-manifest.json | sha256sum`.
+
+Since schema 2 the manifest holds only the package's content and what its commit determines, so
+two builds of one commit (a laptop and CI, two runs, two builders) have one digest and a digest
+can be approved before the run. Who built it, when and in which CI run is the provenance record
+beside the package (`mlgate.pipelines.provenance.BuildRecord`): `Manifest.builder` is filled from
+it when a package is read and is never digested. Schema 1 packages (builder in the manifest) are
+still read.
 """
 
 from __future__ import annotations
@@ -16,7 +23,11 @@ from typing import Any
 
 from mlgate.errors import PackageError
 
-SCHEMA = 1
+SCHEMA = 2
+#: Schemas this version reads; 1 digested the builder too.
+SUPPORTED_SCHEMAS = (1, 2)
+#: Fields a schema-2 manifest leaves out of its JSON (and so out of the digest).
+UNDIGESTED = ("builder",)
 MANIFEST_NAME = "mlgate-manifest.json"
 
 
@@ -66,15 +77,19 @@ class Manifest:
     metrics: Mapping[str, Any] = field(default_factory=dict)
     metadata: Mapping[str, str] = field(default_factory=dict)
     git: GitInfo | None = None
-    builder: str | None = None
+    builder: str | None = None  # from the provenance record; digested only by schema 1
     created: str | None = None
 
 
 def canonical_json(manifest: Manifest) -> bytes:
     """The manifest as canonical JSON bytes: sorted keys, `,`/`:` separators, UTF-8."""
+    table = dataclasses.asdict(manifest)
+    if manifest.schema >= 2:
+        for name in UNDIGESTED:
+            del table[name]
     try:
         text = json.dumps(
-            dataclasses.asdict(manifest),
+            table,
             sort_keys=True,
             separators=(",", ":"),
             ensure_ascii=False,
@@ -111,11 +126,14 @@ def manifest_from_json(table: object) -> Manifest:
     """Validate a decoded JSON object into a `Manifest`."""
     table = _mapping(table, MANIFEST_NAME)
     known = {item.name for item in dataclasses.fields(Manifest)}
+    schema = table.get("schema")
+    if schema in SUPPORTED_SCHEMAS and schema >= 2:
+        known.difference_update(UNDIGESTED)
     unknown = sorted(set(table) - known)
     if unknown:
         raise PackageError(f"{MANIFEST_NAME}: unknown field '{unknown[0]}'")
-    schema = _typed(table, "schema", int)
-    if schema != SCHEMA:
+    schema = _typed(table, "schema", int) if "schema" in table else None
+    if schema not in SUPPORTED_SCHEMAS:
         raise PackageError(f"{MANIFEST_NAME}: schema {schema} is not supported (expected {SCHEMA})")
     try:
         return Manifest(**_identity_fields(table), **_provenance_fields(table))
@@ -150,7 +168,7 @@ def _provenance_fields(table: Mapping[str, Any]) -> dict[str, Any]:
         "metrics": _mapping(table["metrics"], "metrics"),
         "metadata": _mapping(table["metadata"], "metadata"),
         "git": None if git is None else GitInfo(_typed(git, "commit", str), git["dirty"] is True),
-        "builder": _optional_str(table, "builder"),
+        "builder": _optional_str(table, "builder") if "builder" in table else None,
         "created": _optional_str(table, "created"),
     }
 

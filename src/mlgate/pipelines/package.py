@@ -3,11 +3,14 @@
 A package `<name>-<version>.mlpkg` is a gzip'd tar holding `mlgate-manifest.json` first and the
 payload files (model files and code) at their project-relative paths, sorted. Archive mtimes come
 from `SOURCE_DATE_EPOCH`, else 0; the manifest's `created` is `SOURCE_DATE_EPOCH`, else the time
-of the git commit, else null. So identical inputs give identical bytes and the same digest.
+of the git commit, else null. So identical inputs give identical bytes and the same digest,
+whoever builds them, whenever, in whichever CI run: those facts go to the build record
+`<package>.provenance.json` written beside it (see `mlgate.pipelines.provenance`).
 """
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import os
 import shutil
@@ -20,6 +23,7 @@ from typing import IO, Any, NamedTuple
 
 from mlgate.config import load_raw
 from mlgate.errors import GateError, PackageError
+from mlgate.linters.atomic import write_atomic
 from mlgate.pipelines import provenance
 from mlgate.pipelines.archive import Member, ReadMember, Sink, read_archive, write_archive
 from mlgate.pipelines.config import PackageConfig, load_package_config, load_scan_config
@@ -55,6 +59,7 @@ class BuildOptions(NamedTuple):
     metrics: Mapping[str, Any] = MappingProxyType({})
     builder: str | None = None
     environ: Mapping[str, str] | None = None
+    now: datetime.datetime | None = None
 
 
 def package_path(out_dir: Path, name: str, version: str) -> Path:
@@ -81,7 +86,23 @@ def build_package(project: Path, options: BuildOptions | None = None) -> Package
     manifest = replace(manifest, scan=_scan_summary(reports, policy.allowlist.packs))
     target = package_path(options.out_dir or config.root / config.out, config.name, config.version)
     write_archive(target, _members(config.root, manifest), _archive_mtime(environ))
-    return Package(target, manifest, digest(manifest))
+    record = _record(config.root, options, environ, digest(manifest))
+    write_atomic(provenance.record_path(target), provenance.record_json(record))
+    return Package(target, replace(manifest, builder=record.builder), record.digest)
+
+
+def _record(
+    root: Path, options: BuildOptions, environ: Mapping[str, str], digested: str
+) -> provenance.BuildRecord:
+    now = options.now or datetime.datetime.now(datetime.timezone.utc)
+    git = provenance.git_info(root)
+    return provenance.BuildRecord(
+        digest=digested,
+        builder=provenance.builder_name(options.builder, environ, root),
+        built=provenance.iso_time(int(now.timestamp())),
+        commit=None if git is None else git.commit,
+        **provenance.ci_run(environ),
+    )
 
 
 def _refuse_unsafe(reports: Sequence[FileReport]) -> None:
@@ -130,7 +151,6 @@ def _manifest(
         metrics=dict(options.metrics),
         metadata={**config.metadata, **options.metadata},
         git=provenance.git_info(config.root),
-        builder=provenance.builder_name(options.builder, environ, config.root),
         created=_created(environ, config.root),
     )
 
@@ -219,7 +239,16 @@ def _verified(pkg: Path, sink: Sink) -> Package:
     problem = _mismatch(manifest, [m for m in members if m.name != MANIFEST_NAME])
     if problem:
         raise PackageError(f"{pkg.name} failed verification: {problem}; refusing it")
-    return Package(pkg, manifest, digest_bytes(manifest_bytes))
+    return _with_builder(Package(pkg, manifest, digest_bytes(manifest_bytes)))
+
+
+def _with_builder(package: Package) -> Package:
+    """A schema-2 package's builder comes from its build record, when that names its digest."""
+    if package.manifest.schema < 2:
+        return package
+    record = provenance.read_record(package.path, package.digest)
+    builder = None if record is None else record.builder
+    return package._replace(manifest=replace(package.manifest, builder=builder))
 
 
 def _manifest_bytes(pkg: Path, members: Sequence[ReadMember]) -> bytes:
