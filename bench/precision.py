@@ -88,7 +88,7 @@ def sample(per_rule: int) -> int:
         picked = random.Random(f"{SEED}-{code}").sample(
             fresh, min(len(fresh), max(0, per_rule - len(seen)))
         )
-        judged.update({k: dict(zip(FIELDS, (*map(str, k), "?", ""))) for k in picked})
+        judged.update({k: dict(zip(FIELDS, (*map(str, k), "?", ""), strict=True)) for k in picked})
     save(judged)
     return 0
 
@@ -120,9 +120,8 @@ def table() -> int:
         true, false = counts[code, "reported-true"], counts[code, "reported-false"]
         share = f"{100 * true / (true + false):.0f}%" if true + false else "-"
         total = sum(1 for k in found if k[3] == code)
-        print(
-            f"| {code} | {total} | {true + false} | {true} | {false} | {share} | {counts[code, 'gone-true']} |"
-        )
+        lost = counts[code, "gone-true"]
+        print(f"| {code} | {total} | {true + false} | {true} | {false} | {share} | {lost} |")
     return 0
 
 
