@@ -82,6 +82,7 @@ def save(rows: dict[Key, dict[str, str]]) -> None:
 def sample(per_rule: int) -> int:
     """Add up to `per_rule` unjudged current findings per rule (verdict `?`)."""
     found, judged = current(), labels()
+    judged = {k: row for k, row in judged.items() if row["verdict"] != "?" or k in found}
     for code in sorted({key[3] for key in found}):
         seen = [k for k in judged if k[3] == code and k in found and judged[k]["verdict"] != "?"]
         fresh = sorted(k for k in found if k[3] == code and k not in judged)

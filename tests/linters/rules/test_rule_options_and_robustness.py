@@ -91,9 +91,9 @@ TRY = "def f(x):\n    try:\n        pass\n"
             "def f(x, log):\n    try:\n        pass\n    except ({e}):\n        pass\n",
             (4, "MLG203"),
         ),
-        ("X = f({e})\n", (1, "MLG301")),
-        ("X = ({e})()\n", (1, "MLG301")),
-        ("if ({e}) == '__main__':\n    run()\n", (2, "MLG301")),
+        ("X = print({e})\n", (1, "MLG301")),
+        ("X = ({e}).fit()\n", (1, "MLG301")),
+        ("if ({e}) == '__main__':\n    print()\n", (2, "MLG301")),
     ],
 )
 def test_deeply_nested_expressions(template: str, expected: tuple[int, str]) -> None:
