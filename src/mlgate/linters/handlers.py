@@ -9,8 +9,10 @@ when its body leaves a trace of the error: a `raise` outside nested `try`, `def`
 exception handed on (returned, yielded, assigned, or passed to a call other than `print` or a log
 call; `sys.exc_info()` and `sys.exception()` count as the exception). Otherwise its first log
 call at info level or above is MLG204, and a handler without one is MLG202. A narrow handler is
-MLG203 when its body only drops the work and no comment in it gives a reason, unless it catches
-only exceptions that signal the end of the work (`StopIteration`, `queue.Empty`, ...).
+MLG203 when its body only drops the work (`pass`, `...`, `continue`, `break`) and no comment in
+it gives a reason, unless it catches only exceptions that signal the end of the work
+(`StopIteration`, `queue.Empty`, ...) or a failed optional import; the MLG203 rule reports such a
+handler only where it skips an item of a `for` loop (see its page).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ _SIGNALS = {
     "builtins.StopIteration",
     "queue.Empty",
     "queue.Full",
+    "builtins.ImportError",
+    "builtins.ModuleNotFoundError",
 }
 _PRAGMAS = ("noqa", "type:", "pragma", "nosec", "pylint:", "fmt:", "mypy:", "pyright:", "ruff:")
 
@@ -175,8 +179,6 @@ _DROP_STATEMENTS = (ast.Pass, ast.Continue, ast.Break)
 def _drops_work(stmt: ast.stmt) -> bool:
     if isinstance(stmt, _DROP_STATEMENTS):
         return True
-    if isinstance(stmt, ast.Return):
-        return stmt.value is None or _is_constant(stmt.value, None)
     return isinstance(stmt, ast.Expr) and _is_constant(stmt.value, ...)
 
 
@@ -205,5 +207,5 @@ def _narrow(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
     if _signals_only(handler.type, ctx):
         return None
     clause = _clause(handler, ctx.lines)
-    message = f"`{clause}` drops the work silently; handle it, log it, or comment why it is safe"
+    message = f"`{clause}` skips the item silently; count it, log it, or comment why it is safe"
     return Verdict("MLG203", handler.lineno, handler.col_offset, message)
