@@ -29,6 +29,17 @@ def loop_handler(body: str, clause: str, head: str = "") -> str:
         "raise RuntimeError('wrapped') from err",
         "if items:;    raise;return None",
         "log.exception('failed')",
+        "log.debug('failed', exc_info=True)",
+        "log.log(logging.DEBUG, 'failed', exc_info=True)",
+        "log.debug(traceback.format_exc())",
+        "click.echo(f'failed: {err}', err=True)",
+        "console.print(err)",
+        "self.console.print(f'[red]{err}')",
+        "sys.exit(1)",
+        "raise SystemExit(1)",
+        "return fallback(items)",
+        "message = f'failed: {err}';raise RuntimeError(message)",
+        "message = f'failed: {err}';return message",
         "log.error('failed', exc_info=True)",
         "log.info('failed', exc_info=err)",
         "logging.getLogger(__name__).critical('x', exc_info=1)",
@@ -36,7 +47,6 @@ def loop_handler(body: str, clause: str, head: str = "") -> str:
         "yield err",
         "items.append(err)",
         "items[0] = err",
-        "message = str(err)",
         "(message := repr(err))",
         "items += [err]",
         "work.fail(reason=err)",
@@ -48,7 +58,8 @@ def loop_handler(body: str, clause: str, head: str = "") -> str:
     ],
 )
 def test_broad_handlers_that_leave_a_trace(body: str) -> None:
-    head = "import logging\nimport sys\nimport traceback\nimport warnings\n\nimport sentry_sdk\n\n"
+    head = "import logging\nimport sys\nimport traceback\nimport warnings\n\n"
+    head += "import click\nimport sentry_sdk\n\n"
     assert findings(handler(body, head=head)) == []
 
 
@@ -62,9 +73,14 @@ def test_broad_handlers_that_leave_a_trace(body: str) -> None:
         ("sys.stderr.write(str(err))", [(4, "MLG202")]),
         ("if 'timeout' in str(err):;    return None", [(4, "MLG202")]),
         ("if isinstance(err, ValueError):;    return None", [(4, "MLG202")]),
-        ("log.debug('failed', exc_info=True)", [(4, "MLG202")]),
-        ("log.log(logging.DEBUG, 'failed', exc_info=True)", [(4, "MLG202")]),
-        ("log.log(10, 'failed')", [(4, "MLG202")]),
+        ("log.log(10, 'failed')", [(5, "MLG204")]),
+        ("return Empty()", [(4, "MLG202")]),  # a default, not a fallback
+        ("log.debug('x', exc_info=True);log.warning(f'failed: {err}')", [(6, "MLG204")]),
+        ("log.log(logging.ERROR, 'x', exc_info=1);log.warning('failed')", []),
+        ("message = str(err)", [(4, "MLG202")]),  # made text, then dropped
+        ("log.debug('failed: %s', err)", [(5, "MLG204")]),
+        ("message = f'failed: {err}';log.warning(message)", [(6, "MLG204")]),
+        ("log.warning_once(f'failed: {err}')", [(5, "MLG204")]),
         ("try:;    work.undo();except OSError:;    raise", [(4, "MLG202")]),
         ("def later():;    raise;work.later = later", [(4, "MLG202")]),
         ("work.later = lambda: err", [(4, "MLG202")]),
@@ -227,6 +243,7 @@ def test_messages() -> None:
             [(3, "MLG202")],
         ),
         ("from contextlib import suppress\nwith suppress(KeyError):\n    x = 1\n", []),
+        ("import contextlib\nwith contextlib.suppress(Exception):\n    import extra\n", []),
         ("from contextlib import suppress\nwith suppress(*ERRORS):\n    x = 1\n", []),
         ("from mine import suppress\nwith suppress(Exception):\n    x = 1\n", []),
         ("with open('a') as f, lock:\n    x = 1\n", [(1, "MLG301")]),
