@@ -3,9 +3,11 @@
 `qualified_name(expr, ctx)` turns `pk.loads` into `pickle.loads` after `import pickle as pk`,
 `load` into `joblib.load` after `from joblib import load`, and an unbound builtin such as `print`
 into `builtins.print`. The alias table is built once per file, on first use, from the file's
-import statements (module level first, then nested blocks and function bodies). Scopes are not
-tracked: a name imported anywhere in the file resolves the same way everywhere, and the first
-binding wins (see `mlgate.linters.statements`).
+import statements (module level first, then nested blocks and function bodies; the first
+binding wins, see `mlgate.linters.statements`). Names are resolved in the scope where they are
+used: a local function, parameter, assignment or class-body binding of the name hides the import
+(see `mlgate.linters.scopes`), so `def load(path): ...` or `yaml = YAML()` is not the imported
+loader.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import builtins
 from itertools import islice
 
 from mlgate.linters.base import FileContext
+from mlgate.linters.scopes import shadowed
 from mlgate.linters.statements import statement_index
 
 
@@ -42,6 +45,9 @@ def qualified_name(expr: ast.expr, ctx: FileContext) -> str | None:
         return None
     root, dot, rest = dotted.partition(".")
     resolved = imports(ctx).get(root)
+    known = resolved is not None or root in vars(builtins)
+    if known and shadowed(ctx, root, expr.lineno):
+        return None  # a local binding: not the module's import, nor the builtin
     if resolved is None:
         resolved = f"builtins.{root}" if root in vars(builtins) else root
     return resolved + dot + rest
