@@ -15,11 +15,14 @@ that bind the queried name.
 from __future__ import annotations
 
 import ast
+import re
 from typing import NamedTuple
 
 from mlgate.linters.base import FileContext
+from mlgate.linters.statements import statement_index
 
 _CACHE_KEY = "scopes.bindings"
+_TEXT_KEY = "scopes.may-bind"
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
 _SCOPES = (*_FUNCTIONS, ast.ClassDef)
 
@@ -36,9 +39,34 @@ Bindings = dict[str, list[Scope]]
 
 
 def shadowed(ctx: FileContext, name: str, line: int) -> bool:
-    """Whether `name` on `line` refers to a local binding rather than the module's import."""
+    """Whether `name` on `line` refers to a local binding rather than the module's import.
+
+    A file whose text cannot bind `name` (no `name =`, `name,`, `name)`, `name:`, `def name`,
+    `as name`, ...) is answered without building the scopes: most files never rebind an
+    imported name, and the walk that builds them costs as much as the rules' own."""
+    if not _may_bind(ctx, name):
+        return False
     scopes = _bindings(ctx).get(name)
     return bool(scopes) and any(_visible(scope, line) for scope in scopes)  # type: ignore[union-attr]
+
+
+def _may_bind(ctx: FileContext, name: str) -> bool:
+    cache = ctx.cache.setdefault(_TEXT_KEY, {})
+    assert isinstance(cache, dict)
+    known = cache.get(name)
+    if known is None:
+        source = cache.get("") or _code_text(ctx)
+        cache[""] = source
+        escaped = re.escape(name)
+        binds = rf"(?<![.\w\"']){escaped}\s*(?:=(?!=)|,|\)|:)|(?:def|class|as|for)\s+{escaped}\b"
+        known = cache[name] = re.search(binds, source) is not None
+    return bool(known)
+
+
+def _code_text(ctx: FileContext) -> str:
+    """The file's text without its import statements, which bind names the import table knows."""
+    skipped = statement_index(ctx).import_lines
+    return "\n".join(text for number, text in enumerate(ctx.lines, 1) if number not in skipped)
 
 
 def _visible(scope: Scope, line: int) -> bool:

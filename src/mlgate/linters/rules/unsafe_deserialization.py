@@ -140,11 +140,11 @@ def _loader_name(call: ast.Call, ctx: FileContext) -> str | None:
     """The qualified name of the function called, through `getattr(pickle, "loads")` too."""
     func = call.func
     if isinstance(func, ast.Call) and _constant_getattr(func):
-        owner = qualified_name(func.args[0], ctx)
+        owner = qualified_name(func.args[0], ctx, scoped=True)
         return f"{owner}.{func.args[1].value}" if owner else None  # type: ignore[attr-defined]
     if last_part(func) in ("eval", "exec"):
-        return call_name(call, ctx)
-    return call_name(call, ctx) if _may_load(func, ctx) else None
+        return call_name(call, ctx, scoped=True)
+    return call_name(call, ctx, scoped=True) if _may_load(func, ctx) else None
 
 
 def _constant_getattr(call: ast.Call) -> bool:
@@ -377,9 +377,12 @@ class Restricted(pickle.Unpickler):
         raise pickle.UnpicklingError(name)
 
 
-class Table:
-    load = staticmethod(len)
-    size = load("abc")
+def build():
+    class Table:
+        load = staticmethod(len)
+        size = load("abc")
+
+    return Table
 """
     ),
 )
