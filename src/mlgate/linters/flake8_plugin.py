@@ -33,6 +33,7 @@ PREFIX = "mlgate-"
 _ATTRIBUTE = PREFIX.replace("-", "_")
 # How each option type is declared to flake8's option manager.
 _DECLARATIONS: dict[object, dict[str, Any]] = {
+    bool: {"action": "store_true"},  # flake8 reads `true`/`false` from its config for these
     int: {"type": int},
     str: {"type": str},
     tuple[str, ...]: {"comma_separated_list": True},
