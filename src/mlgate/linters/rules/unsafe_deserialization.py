@@ -15,7 +15,9 @@ call. Import aliases are resolved (`import pickle as pk`, `from joblib import lo
   `_all` forms;
 - `torch.load(...)` with `weights_only=False`, or without `weights_only` (or with
   `weights_only=None`) unless `torch-min-version` is 2.6 or later, where `True` is the default.
-  A non-literal `weights_only=` value is not reported (that needs data flow);
+  A non-literal `weights_only=` value is not reported (that needs data flow), nor a load of a
+  tensor's own bytes read back from memory (`torch.load(io.BytesIO(t.cpu().numpy()))`, also
+  through a name assigned that buffer earlier), which is how a job's ranks share objects;
 - `keras.models.load_model`, `keras.saving.load_model` and
   `tensorflow.keras.models.load_model` with `safe_mode=False`;
 - `torch.jit.load` (a TorchScript archive carries code that runs when it is used);
@@ -77,6 +79,7 @@ NAME = "unsafe-deserialization"
 NODE_TYPES: tuple[type[ast.AST], ...] = (ast.Call, ast.ClassDef)
 
 _CACHE_KEY = "unsafe_deserialization.renamed"
+_BUFFERS_KEY = "unsafe_deserialization.buffers"
 _CANDIDATES = {
     "Unpickler",
     "decode",
@@ -270,9 +273,50 @@ def _torch(call: ast.Call, ctx: FileContext) -> str | None:
     unset = weights_only is None or _is_none(weights_only)
     if unset and _version(ctx.options.torch_min_version) >= (2, 6):
         return None
+    if _in_memory_tensor(call, ctx):
+        return None
     if unset or _is_false(weights_only):
         return "pass `weights_only=True` (or store the weights with safetensors)"
     return None
+
+
+def _in_memory_tensor(call: ast.Call, ctx: FileContext) -> bool:
+    """`torch.load(buffer)` after `buffer = io.BytesIO(tensor.cpu().numpy())`: the bytes of a
+    tensor this process holds (sent by the job's own ranks), read back, not a file."""
+    source = call.args[0] if call.args else None
+    if isinstance(source, ast.Call):
+        return _tensor_bytes(source)
+    if not isinstance(source, ast.Name):
+        return False
+    earlier = [v for line, v in _buffers(ctx).get(source.id, []) if line < call.lineno]
+    return bool(earlier) and _tensor_bytes(earlier[-1])
+
+
+def _tensor_bytes(value: ast.expr) -> bool:
+    if not isinstance(value, ast.Call) or last_part(value.func) != "BytesIO" or not value.args:
+        return False
+    calls = (n for n in ast.walk(value.args[0]) if isinstance(n, ast.Call))
+    return any(last_part(n.func) in ("numpy", "tobytes") for n in calls)
+
+
+def _buffers(ctx: FileContext) -> dict[str, list[tuple[int, ast.expr]]]:
+    """Name -> (line, value) of its assignments from `BytesIO(...)`, in line order (once)."""
+    cached = ctx.cache.get(_BUFFERS_KEY)
+    if isinstance(cached, dict):
+        return cached
+    found: dict[str, list[tuple[int, ast.expr]]] = {}
+    for node in ast.walk(ctx.tree):
+        if (
+            isinstance(node, ast.Assign)
+            and last_part(getattr(node.value, "func", None) or node.value) == "BytesIO"
+        ):
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    found.setdefault(target.id, []).append((node.lineno, node.value))
+    for pairs in found.values():
+        pairs.sort(key=lambda pair: pair[0])
+    ctx.cache[_BUFFERS_KEY] = found
+    return found
 
 
 def _version(text: str) -> tuple[int, ...]:
@@ -321,6 +365,22 @@ def restore(path, handle, name):
     return model, script, config, state, Local
 """
 
+_DOWNLOADED = """\
+import io
+
+import torch
+
+
+def fetch(response, obj):
+    first = torch.load(io.BytesIO(response.content))
+    buffer = io.BytesIO(obj.numpy())
+    buffer = io.BytesIO(response.content)
+    return first, torch.load(buffer)
+"""
+_DOWNLOADED_FIXED = _DOWNLOADED.replace(
+    "(response.content))", "(response.content), weights_only=True)"
+).replace("torch.load(buffer)", "torch.load(buffer, weights_only=True)")
+
 VALID: tuple[Example, ...] = (
     Example(
         """\
@@ -342,6 +402,18 @@ def load(path, trusted):
     Example(
         "import torch\n\n\ndef load(path):\n    return torch.load(path)\n",
         options=(("torch-min-version", "2.6"),),
+    ),
+    Example(  # a tensor's own bytes read back from memory, as ranks share objects
+        """\
+import io
+
+import torch
+
+
+def sync(obj):
+    buffer = io.BytesIO(obj.cpu().byte().numpy())
+    return torch.load(buffer), torch.load(io.BytesIO(obj.numpy()))
+"""
     ),
     Example(  # local names hide the imports; safe loaders under other names
         """\
@@ -472,5 +544,10 @@ def load(path):
             (22, CODE),
         ),
         fixed=_WIDER,
+    ),
+    Example(  # bytes from elsewhere are data like a file's
+        _DOWNLOADED,
+        expected=((7, CODE), (10, CODE)),
+        fixed=_DOWNLOADED_FIXED,
     ),
 )
