@@ -1,4 +1,4 @@
-"""MLG203 silently-dropped-exception: a specific handler that drops the work without a word.
+"""MLG203 silently-dropped-exception: a handler that skips a record of a loop without a word.
 
 ## What it does
 Reports a handler that silently skips a work item of a loop over data, on the `except` line: a
