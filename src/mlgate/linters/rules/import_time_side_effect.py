@@ -1,4 +1,4 @@
-"""MLG301 import-time-side-effect: module-level code that calls something when imported.
+"""MLG301 import-time-side-effect: code run at import that does I/O, changes settings or loads data.
 
 ## What it does
 Reports code that runs when the module is imported and makes it untestable or unsafe to import:
