@@ -1,8 +1,10 @@
 """The model scanner: every import a pickle would perform must be on the allowlist.
 
-`scan_file` reads raw pickles (several streams in a row, joblib files with their array data),
-compressed joblib files, PyTorch zip checkpoints (`*.pkl` members), legacy PyTorch files and
-numpy `.npy`/`.npz` (object arrays hold pickles; other arrays hold no code). It never unpickles.
+`scan_file` identifies a file by its content, never its name, and reads it as the loaders do
+(see `formats`): raw pickles (several streams in a row), joblib files (with their array data,
+compressed or not; also read as plain pickles), PyTorch zip checkpoints (every member), legacy
+PyTorch files (plain and tar), numpy `.npy`/`.npz`. It never unpickles. Anything a loader could
+read differently from the scanner is a finding.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from mlgate.pipelines.scan.allowlist import (
     never_allowed,
     parse_rule,
 )
-from mlgate.pipelines.scan.formats import MODEL_SUFFIXES, Limits, Section, read_sections
+from mlgate.pipelines.scan.formats import Limits, Section, read_sections
 
 
 class Policy(NamedTuple):
@@ -76,7 +78,18 @@ def scan_file(path: Path, policy: Policy, label: str | None = None) -> FileRepor
                 findings.append(
                     ScanFinding(where, item.offset, f"{item.module}.{item.name}", message)
                 )
-    return FileReport(label, kind, tuple(sorted(names)), tuple(findings))
+    return FileReport(label, kind, tuple(sorted(names)), _capped(findings, policy.limits))
+
+
+def _capped(findings: list[ScanFinding], limits: Limits) -> tuple[ScanFinding, ...]:
+    """At most `max_findings` findings, unique, the last one saying how many were left out."""
+    unique = list(dict.fromkeys(findings))
+    if len(unique) <= limits.max_findings:
+        return tuple(unique)
+    left = len(unique) - limits.max_findings
+    last = unique[limits.max_findings - 1]
+    note = ScanFinding(last.path, last.offset, None, f"{left} more findings not shown")
+    return (*unique[: limits.max_findings - 1], note)
 
 
 def _problems(where: str, section: Section) -> Iterator[ScanFinding]:
@@ -106,20 +119,16 @@ def suggest_pack(module: str, name: str) -> str | None:
 
 
 def scan_paths(paths: Iterable[Path], policy: Policy) -> list[FileReport]:
-    """Scan files (whatever their name) and folders (files with a model suffix, recursively)."""
+    """Scan files and folders (every file, recursively), whatever their names."""
     return [scan_file(path, policy) for path in expand_paths(paths)]
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """The files to scan: given files, and model files found under given folders."""
+    """The files to scan: given files, and every file under given folders (never by suffix)."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(
-                item
-                for item in path.rglob("*")
-                if item.is_file() and item.suffix.lower() in MODEL_SUFFIXES
-            )
+            found += sorted(item for item in path.rglob("*") if item.is_file())
         elif path.is_file():
             found.append(path)
         else:
