@@ -18,7 +18,6 @@ from typing import Any
 
 from mlgate.pipelines.scan.allowlist import allowed_by, build_allowlist
 
-
 _ORIGINALS: dict[str, Any] = {}
 
 
