@@ -52,7 +52,7 @@ class Recorder:
 
 def _plain_load(recorder: Recorder) -> Callable[..., Any]:
     class Probe(pickle.Unpickler):
-        find_class = recorder.wrap(pickle.Unpickler.find_class)  # type: ignore[assignment]
+        find_class = recorder.wrap(pickle.Unpickler.find_class)
 
     def load(file: Any, **kwargs: Any) -> Any:
         return Probe(file, **kwargs).load()
@@ -70,7 +70,7 @@ def load_joblib(path: str, recorder: Recorder) -> None:
     from joblib import numpy_pickle
 
     original = _ORIGINALS.setdefault("joblib", numpy_pickle.NumpyUnpickler.find_class)
-    numpy_pickle.NumpyUnpickler.find_class = recorder.wrap(original)  # type: ignore[method-assign]
+    numpy_pickle.NumpyUnpickler.find_class = recorder.wrap(original)
     joblib.load(path)
 
 
@@ -90,7 +90,7 @@ def load_pandas(path: str, recorder: Recorder) -> None:
 
     pickle.load = _plain_load(recorder)  # pandas.io.pickle calls pickle.load first
     original = _ORIGINALS.setdefault("pandas", pickle_compat.Unpickler.find_class)
-    pickle_compat.Unpickler.find_class = recorder.wrap(original)  # type: ignore[method-assign]
+    pickle_compat.Unpickler.find_class = recorder.wrap(original)
     pd.read_pickle(path)
 
 
