@@ -399,7 +399,9 @@ def test_wildcards_never_match_dotted_dunder_or_test_names(tmp_path: Path) -> No
     tests = b"\x80\x04\x8c\x0bmypkg.tests\x8c\x06Helper\x93."
     for name, data in (("a.pkl", dotted), ("b.pkl", dunder), ("c.pkl", tests)):
         assert len(scan(write(tmp_path, name, data), allow=("mypkg.**:*",)).findings) == 1
-    assert scan(write(tmp_path, "d.pkl", dotted), allow=("mypkg:os.system",)).findings == ()
+    # an exact dotted entry walks attributes: it is vetted, and refused when it cannot be
+    with pytest.raises(ConfigError, match=r"'os\.system' is not a class name"):
+        scan(write(tmp_path, "d.pkl", dotted), allow=("mypkg:os.system",))
 
 
 @pytest.mark.parametrize(

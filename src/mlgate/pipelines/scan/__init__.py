@@ -16,6 +16,7 @@ from typing import NamedTuple
 from mlgate.errors import UsageError
 from mlgate.pipelines.config import ScanConfig
 from mlgate.pipelines.scan.allowlist import (
+    CONFIG_SOURCE,
     PACKS,
     Allowlist,
     allowed_by,
@@ -23,6 +24,7 @@ from mlgate.pipelines.scan.allowlist import (
     matches,
     never_allowed,
     parse_rule,
+    vet,
 )
 from mlgate.pipelines.scan.formats import Limits, Section, read_sections
 
@@ -68,12 +70,16 @@ def scan_file(path: Path, policy: Policy, label: str | None = None) -> FileRepor
     kind, sections = read_sections(path, policy.limits)
     names: set[str] = set()
     findings: list[ScanFinding] = []
+    refusals: dict[tuple[str, str], str | None] = {}
     for section in sections:
         where = f"{label}:{section.member}" if section.member else label
         findings += _problems(where, section)
         for item in section.imports:
             names.add(f"{item.module}.{item.name}")
-            message = _refusal(policy.allowlist, item.module, item.name)
+            key = (item.module, item.name)
+            if key not in refusals:
+                refusals[key] = _refusal(policy.allowlist, *key)
+            message = refusals[key]
             if message:
                 findings.append(
                     ScanFinding(where, item.offset, f"{item.module}.{item.name}", message)
@@ -98,8 +104,15 @@ def _problems(where: str, section: Section) -> Iterator[ScanFinding]:
 
 
 def _refusal(allowlist: Allowlist, module: str, name: str) -> str | None:
-    """Why an import is refused, or None when the allowlist allows it."""
-    if allowed_by(allowlist, module, name):
+    """Why an import is refused, or None when the allowlist allows it.
+
+    A name allowed only by a wildcard entry of the project is vetted like an exact entry.
+    """
+    source = allowed_by(allowlist, module, name)
+    if source == CONFIG_SOURCE:
+        why = vet(module, name)
+        return f"imports {module}.{name}, allowed by a wildcard entry but {why}" if why else None
+    if source:
         return None
     dotted = f"{module}.{name}"
     if never_allowed(module, name):

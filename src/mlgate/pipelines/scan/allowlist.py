@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from mlgate.errors import ConfigError
+from mlgate.pipelines.scan.vetting import NotImportable, resolve, why_refused
 
 
 class Rule(NamedTuple):
@@ -308,6 +309,9 @@ def parse_rule(entry: str, source: str) -> Rule:
     return Rule(module, subtree, name, source)
 
 
+CONFIG_SOURCE = "[tool.mlgate.scan] allow"
+
+
 def build_allowlist(packs: Iterable[str], entries: Iterable[str]) -> Allowlist:
     """The built-in safe names, the packs (with the packs they include) and config entries."""
     enabled = _expand_packs(packs)
@@ -315,13 +319,38 @@ def build_allowlist(packs: Iterable[str], entries: Iterable[str]) -> Allowlist:
     for pack in enabled:
         rules += [parse_rule(entry, f"pack {pack}") for entry in PACKS[pack][0]]
     for entry in entries:
-        rule = parse_rule(entry, "[tool.mlgate.scan] allow")
+        rule = parse_rule(entry, CONFIG_SOURCE)
         if not rule.wildcard and never_allowed(rule.module, rule.name):
             raise ConfigError(
                 f"allow entry '{entry}' can never be allowed: it lets a pickle run code"
             )
+        why = None if rule.wildcard else vet(rule.module, rule.name)
+        if why:
+            raise ConfigError(f"allow entry '{entry}' cannot be allowed: {why}")
         rules.append(rule)
     return Allowlist(tuple(rules), tuple(enabled))
+
+
+def vouched_by_packs(klass: type) -> bool:
+    """Whether the built-in names or any pack allow `klass` (their methods are vetted)."""
+    rules = [parse_rule(entry, "built-in") for entry in SAFE]
+    rules += [parse_rule(entry, pack) for pack, (items, _) in PACKS.items() for entry in items]
+    return any(matches(rule, klass.__module__, klass.__qualname__) for rule in rules)
+
+
+def vet(module: str, name: str) -> str | None:
+    """Why `module.name` cannot be allowed by an entry (None: it only holds data).
+
+    A module that cannot be imported here cannot be checked: then only a class-like name
+    (`CapWords`, no dots) is accepted.
+    """
+    try:
+        target = resolve(module, name)
+    except NotImportable:
+        if "." in name or not name[:1].isupper():
+            return f"{module} cannot be imported here to check it, and '{name}' is not a class name"
+        return None
+    return why_refused(target, vouched_by_packs)
 
 
 def _expand_packs(packs: Iterable[str]) -> list[str]:
