@@ -92,7 +92,7 @@ def _capped(findings: list[ScanFinding], limits: Limits) -> tuple[ScanFinding, .
     unique = list(dict.fromkeys(findings))
     if len(unique) <= limits.max_findings:
         return tuple(unique)
-    left = len(unique) - limits.max_findings
+    left = len(unique) - (limits.max_findings - 1)
     last = unique[limits.max_findings - 1]
     note = ScanFinding(last.path, last.offset, None, f"{left} more findings not shown")
     return (*unique[: limits.max_findings - 1], note)
