@@ -9,6 +9,7 @@ import sys
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 from mlgate.pipelines.config import ScanConfig
 from mlgate.pipelines.scan import Policy, build_policy, scan_file
@@ -82,7 +83,7 @@ def test_encrypted_zip_member_is_a_finding_not_a_traceback(tmp_path: Path) -> No
     ]
 
 
-def policy_with(**limits: float) -> Policy:
+def policy_with(**limits: Any) -> Policy:
     base = build_policy(ScanConfig())
     return base._replace(limits=base.limits._replace(**limits))
 
