@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from mlgate.errors import UsageError
 from mlgate.pipelines.config import ScanConfig
@@ -26,7 +26,7 @@ from mlgate.pipelines.scan.allowlist import (
     parse_rule,
     vet,
 )
-from mlgate.pipelines.scan.formats import Limits, Section, read_sections
+from mlgate.pipelines.scan.formats import Limits, Section, read_sections, read_stream
 
 
 class Policy(NamedTuple):
@@ -67,7 +67,16 @@ def build_policy(config: ScanConfig, extra_packs: Sequence[str] = ()) -> Policy:
 def scan_file(path: Path, policy: Policy, label: str | None = None) -> FileReport:
     """Scan one file; `label` is the name used in findings (default: the path)."""
     label = label or str(path)
-    kind, sections = read_sections(path, policy.limits)
+    return _report(label, *read_sections(path, policy.limits), policy)
+
+
+def scan_stream_file(raw: IO[bytes], size: int, policy: Policy, label: str) -> FileReport:
+    """Scan an open file or buffer of `size` bytes (the copy a loader will then read)."""
+    return _report(label, *read_stream(raw, size, label, policy.limits), policy)
+
+
+def _report(label: str, kind: str, sections: list[Section], policy: Policy) -> FileReport:
+    """The file report: the sections' problems and every refused import."""
     names: set[str] = set()
     findings: list[ScanFinding] = []
     refusals: dict[tuple[str, str], str | None] = {}
@@ -78,7 +87,7 @@ def scan_file(path: Path, policy: Policy, label: str | None = None) -> FileRepor
             names.add(f"{item.module}.{item.name}")
             key = (item.module, item.name)
             if key not in refusals:
-                refusals[key] = _refusal(policy.allowlist, *key)
+                refusals[key] = refusal(policy.allowlist, *key)
             message = refusals[key]
             if message:
                 findings.append(
@@ -103,7 +112,7 @@ def _problems(where: str, section: Section) -> Iterator[ScanFinding]:
         yield ScanFinding(where, problem.offset, None, problem.message)
 
 
-def _refusal(allowlist: Allowlist, module: str, name: str) -> str | None:
+def refusal(allowlist: Allowlist, module: str, name: str) -> str | None:
     """Why an import is refused, or None when the allowlist allows it.
 
     A name allowed only by a wildcard entry of the project is vetted like an exact entry.

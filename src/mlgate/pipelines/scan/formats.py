@@ -91,9 +91,14 @@ class Scanned(NamedTuple):
 
 def read_sections(path: Path, limits: Limits) -> tuple[str, list[Section]]:
     """(format name, sections) of the file at `path`."""
-    ctx = Ctx(limits, Budget(limits.max_opcodes, limits.max_seconds), path.name)
     with path.open("rb") as raw:
-        return identify(raw, os.fstat(raw.fileno()).st_size, ctx, None)
+        return read_stream(raw, os.fstat(raw.fileno()).st_size, path.name, limits)
+
+
+def read_stream(raw: IO[bytes], size: int, name: str, limits: Limits) -> tuple[str, list[Section]]:
+    """(format name, sections) of an open file (at byte 0) of `size` bytes named `name`."""
+    ctx = Ctx(limits, Budget(limits.max_opcodes, limits.max_seconds), Path(name).name)
+    return identify(raw, size, ctx, None)
 
 
 def identify(raw: IO[bytes], size: int, ctx: Ctx, member: str | None) -> tuple[str, list[Section]]:
