@@ -282,6 +282,46 @@ _TORCH = (
     "torch._tensor:_rebuild_from_type_v2",
     "torch.serialization:_get_layout",
 )
+_PANDAS_TOP = [
+    *("DataFrame", "Series", "Categorical", "NA", "NaT", "Timestamp", "Timedelta", "Period"),
+    *("Index", "RangeIndex", "MultiIndex", "DatetimeIndex", "TimedeltaIndex", "PeriodIndex"),
+    *("IntervalIndex", "CategoricalIndex", "Interval", "CategoricalDtype", "DatetimeTZDtype"),
+    *("PeriodDtype", "IntervalDtype", "SparseDtype", "StringDtype", "BooleanDtype"),
+    *(f"{kind}{bits}Dtype" for kind in ("Int", "UInt") for bits in (8, 16, 32, 64)),
+    *("Float32Dtype", "Float64Dtype"),
+]
+#: What pandas pickles for DataFrames, Series, indexes and their block managers (pandas 2-3);
+#: readers and writers (`ExcelFile`, `HDFStore`...) stay out: building them opens files.
+_PANDAS = (
+    *(f"pandas:{name}" for name in _PANDAS_TOP),
+    "pandas.arrays:*Array",
+    "pandas.core.frame:DataFrame",
+    "pandas.core.series:Series",
+    "pandas.core.indexes.**:*Index",
+    *(f"pandas.core.indexes.{module}" for module in ("base:_new_Index", "multi:MultiIndex")),
+    *(f"pandas.core.indexes.{kind}s:_new_{kind.title()}Index" for kind in ("datetime", "period")),
+    "pandas.core.indexes.interval:_new_IntervalIndex",
+    "pandas.core.internals.managers:BlockManager",
+    "pandas.core.internals.managers:SingleBlockManager",
+    "pandas.core.internals.blocks:*Block",
+    "pandas.core.arrays.**:*Array",
+    "pandas.core.arrays.categorical:Categorical",
+    "pandas.core.arrays.**:*Dtype",
+    "pandas.core.dtypes.dtypes:*Dtype",
+    "pandas._libs.internals:_unpickle_block",
+    "pandas._libs.internals:BlockPlacement",
+    "pandas._libs.arrays:__pyx_unpickle_NDArrayBacked",
+    "pandas._libs.sparse:IntIndex",
+    "pandas._libs.sparse:BlockIndex",
+    "pandas._libs.missing:NA",
+    "pandas._libs.tslibs.offsets:[A-Z]*",
+    "pandas._libs.tslibs.timestamps:_unpickle_timestamp",
+    "pandas._libs.tslibs.timedeltas:_timedelta_unpickle",
+    "pandas._libs.tslibs.nattype:_nat_unpickle",
+    "pandas._libs.tslibs.nattype:__nat_unpickle",
+    "pandas._libs.tslibs.period:Period",
+    "pandas._libs.interval:Interval",
+)
 _XGBOOST = ("xgboost.core:Booster", "xgboost.sklearn:XGB*")
 _LIGHTGBM = ("lightgbm.basic:Booster", "lightgbm.sklearn:LGBM*", "lightgbm.compat:_LGBM*")
 
@@ -290,6 +330,7 @@ PACKS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType(
     {
         "lightgbm": (_LIGHTGBM, ("numpy", "sklearn")),
         "numpy": (_NUMPY, ()),
+        "pandas": (_PANDAS, ("numpy",)),
         "sklearn": (_SKLEARN + _SCIPY_SPARSE, ("numpy",)),
         "torch": (_TORCH, ()),
         "xgboost": (_XGBOOST, ("numpy", "sklearn")),

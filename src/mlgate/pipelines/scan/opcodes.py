@@ -51,6 +51,7 @@ class StreamResult(NamedTuple):
 
 #: The class joblib pickles in place of each numpy array (compares equal to its `Global`).
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+_STRING_CLASSES = frozenset({("builtins", "str"), ("numpy", "str_")})
 _RECONSTRUCTOR = ("copyreg", "_reconstructor")
 _OBJECT = ("builtins", "object")
 _FACTORIES = frozenset(
@@ -425,9 +426,21 @@ def _stack_global(machine: Machine, arg: Any) -> None:
     if isinstance(module, str) and isinstance(name, str):
         machine.push(machine.record(module, name))
         return
+    if not (_maybe_str(module) and _maybe_str(name)):
+        raise Malformed("STACK_GLOBAL on a value that is not a string")  # CPython refuses it
     message = "STACK_GLOBAL imports a name that is not a constant string: not checkable"
     machine.problem(message, "unsafe")
     machine.push(UNKNOWN)
+
+
+def _maybe_str(value: object) -> bool:
+    """Whether a value could be a string when really unpickled (a call's result could be).
+
+    An instance made by NEWOBJ is one of its class, a string only for a string class.
+    """
+    if isinstance(value, Obj) and not value.init and isinstance(value.cls, Global):
+        return value.cls in _STRING_CLASSES
+    return value is UNKNOWN or isinstance(value, str | Obj)
 
 
 def _reduce(machine: Machine, arg: Any) -> None:
