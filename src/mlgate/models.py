@@ -31,6 +31,7 @@ from mlgate.errors import PackageError, UsageError
 from mlgate.pipelines.config import ScanConfig
 from mlgate.pipelines.scan import Policy, build_policy, refusal, scan_stream_file
 from mlgate.pipelines.scan.npy import MAGIC
+from mlgate.pipelines.scan.opcodes import LOAD_FROM_BYTES
 from mlgate.pipelines.scan.source import decompressing
 
 _CODECS = ("gzip", "bz2", "xz", "lzma", "zlib")
@@ -83,6 +84,8 @@ def find_class_for(
         why = refusal(policy.allowlist, module, name)
         if why:
             raise UnsafeModelError(f"refused while loading: {why}")
+        if (module, name) == LOAD_FROM_BYTES:
+            return lambda data: _load_torch(io.BytesIO(data), policy, "tensor bytes")
         return original(module, name)
 
     return find_class

@@ -73,3 +73,59 @@ def test_compressed_joblib_models_pass(tmp_path: Path, compress: tuple[str, int]
     joblib.dump({"w": np.arange(10.0), "o": np.array([None, "x"])}, path, compress=compress)
     report = scan_file(path, build_policy(ScanConfig(packs=("numpy",))))
     assert (report.format, report.findings) == (f"joblib+{compress[0]}", ())
+
+
+# `torch.save` of a storage in its legacy form, as `TypedStorage.__reduce__` pickles it:
+# magic number, protocol, system info, the storage's persistent id, its keys, raw bytes.
+LEGACY_HEAD = [
+    pickle.dumps(0x1950A86A20F9469CFC6C, protocol=2),
+    pickle.dumps(1001, protocol=2),
+    pickle.dumps({"protocol_version": 1001, "little_endian": True}, protocol=2),
+]
+STORAGE = (
+    b"\x80\x02(X\x07\x00\x00\x00storageq\x00ctorch\nFloatStorage\nq\x01X\x01\x00\x00\x000"
+    b"q\x02X\x03\x00\x00\x00cpuq\x03K\x01tq\x04Q."
+)
+TAIL = pickle.dumps(["0"], protocol=2) + b"\x01" + b"\x00" * 7 + b"\x00\x00\x80?"
+EVIL = b"cposix\nsystem\n(S'echo owned'\ntR."
+
+
+def tensor_pickle(main: bytes) -> bytes:
+    """A storage pickled without torch.save: `_load_from_bytes(<legacy torch file>)`."""
+    payload = b"".join([*LEGACY_HEAD, main, TAIL])
+    head = b"\x80\x02ctorch.storage\n_load_from_bytes\nB"
+    return head + len(payload).to_bytes(4, "little") + payload + b"\x85R."
+
+
+def test_tensors_in_plain_pickles_pass_through_their_scanned_bytes(tmp_path: Path) -> None:
+    """Emulated: the legacy bytes are what torch writes; torch itself is not installed."""
+    torch = build_policy(ScanConfig(packs=("torch",)))
+    path = tmp_path / "tensor.joblib"
+    path.write_bytes(tensor_pickle(STORAGE))
+    report = scan_file(path, torch, "tensor.joblib")
+    assert (report.findings, report.globals) == (
+        (),
+        ("torch.FloatStorage", "torch.storage._load_from_bytes"),
+    )
+    data = tensor_pickle(EVIL)
+    path.write_bytes(data)
+    where = f"tensor.joblib:bytes@{len(data) - 2}"
+    offset = len(b"".join(LEGACY_HEAD))
+    message = "imports posix.system, which can run code: never allowed"
+    assert [
+        (f.path, f.offset, f.name, f.message)
+        for f in scan_file(path, torch, "tensor.joblib").findings
+    ] == [(where, offset, "posix.system", message)]
+
+
+def test_tensor_bytes_that_are_not_constant_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.pkl"
+    path.write_bytes(b"\x80\x02ctorch.storage\n_load_from_bytes\nN\x85R.")
+    report = scan_file(path, build_policy(ScanConfig(packs=("torch",))), "t.pkl")
+    assert [(f.offset, f.message) for f in report.findings] == [
+        (
+            36,
+            "torch.storage._load_from_bytes on data that is not constant bytes up to 1 MiB: "
+            "not checkable",
+        )
+    ]

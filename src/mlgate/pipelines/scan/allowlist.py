@@ -277,6 +277,8 @@ _TORCH = (
     "torch:Tensor",
     *(f"torch:{name}" for name in _TORCH_DTYPES),
     "torch.storage:UntypedStorage",
+    # allowed only with constant bytes, which are scanned as a torch file (see opcodes)
+    "torch.storage:_load_from_bytes",
     "torch.storage:TypedStorage",
     "torch.nn.parameter:Parameter",
     "torch._tensor:_rebuild_from_type_v2",

@@ -78,6 +78,7 @@ class Section(NamedTuple):
     member: str | None
     imports: list[Import]
     problems: list[Problem]
+    payloads: tuple[tuple[int, bytes], ...] = ()
 
 
 class Scanned(NamedTuple):
@@ -98,7 +99,22 @@ def read_sections(path: Path, limits: Limits) -> tuple[str, list[Section]]:
 def read_stream(raw: IO[bytes], size: int, name: str, limits: Limits) -> tuple[str, list[Section]]:
     """(format name, sections) of an open file (at byte 0) of `size` bytes named `name`."""
     ctx = Ctx(limits, Budget(limits.max_opcodes, limits.max_seconds), Path(name).name)
-    return identify(raw, size, ctx, None)
+    kind, sections = identify(raw, size, ctx, None)
+    return kind, sections + _payloads(sections, ctx)
+
+
+def _payloads(sections: list[Section], ctx: Ctx) -> list[Section]:
+    """The storages of tensors pickled without torch.save, each read as a file of its own."""
+    found: list[Section] = []
+    for section in sections:
+        for offset, data in section.payloads:
+            where = f"{section.member + ':' if section.member else ''}bytes@{offset}"
+            for item in identify(io.BytesIO(data), len(data), ctx._replace(name=""), where)[1]:
+                found.append(item._replace(member=item.member or where, payloads=()))
+                if item.payloads:
+                    message = "tensor bytes inside tensor bytes: not checkable"
+                    found[-1].problems.append(Problem(item.payloads[0][0], message, "unsafe"))
+    return found
 
 
 def identify(raw: IO[bytes], size: int, ctx: Ctx, member: str | None) -> tuple[str, list[Section]]:
@@ -197,7 +213,7 @@ def streams(source: Source, member: str | None, budget: Budget, joblib: bool) ->
     is_pickle = not _at_end(source, section) and source.peek(1) == b"\x80"
     while not _stopped(section) and not _at_end(source, section):
         result = scan_stream(source, budget, joblib)
-        _add(section, result)
+        section = _add(section, result)
         count += 1
         arrays = arrays or result.arrays
         is_pickle = is_pickle or result.complete or bool(result.imports) or _unsafe(result)
@@ -218,9 +234,10 @@ def _at_end(source: Source, section: Section) -> bool:
         return True
 
 
-def _add(section: Section, result: StreamResult) -> None:
+def _add(section: Section, result: StreamResult) -> Section:
     section.imports.extend(result.imports)
     section.problems.extend(result.problems)
+    return section._replace(payloads=section.payloads + result.payloads)
 
 
 def _unsafe(result: StreamResult) -> bool:

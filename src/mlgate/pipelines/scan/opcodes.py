@@ -47,10 +47,13 @@ class StreamResult(NamedTuple):
     value: object
     complete: bool = False
     arrays: bool = False
+    payloads: tuple[tuple[int, bytes], ...] = ()
 
 
 #: The class joblib pickles in place of each numpy array (compares equal to its `Global`).
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+#: Loads a tensor's storage with `torch.load`: the payload is scanned, never trusted.
+LOAD_FROM_BYTES = ("torch.storage", "_load_from_bytes")
 _STRING_CLASSES = frozenset({("builtins", "str"), ("numpy", "str_")})
 _RECONSTRUCTOR = ("copyreg", "_reconstructor")
 _OBJECT = ("builtins", "object")
@@ -108,7 +111,12 @@ def scan_stream(stream: Source, budget: Budget, joblib: bool = False) -> StreamR
         warnings.simplefilter("ignore", DeprecationWarning)
         execute(machine)
     return StreamResult(
-        machine.imports, machine.problems, machine.value, machine.done, machine.arrays
+        machine.imports,
+        machine.problems,
+        machine.value,
+        machine.done,
+        machine.arrays,
+        tuple(machine.payloads),
     )
 
 
@@ -157,6 +165,7 @@ class Machine:
         self.array: Obj | None = None
         self.frame_end = 0
         self.arrays = False
+        self.payloads: list[tuple[int, bytes]] = []
         self.done = False
 
     def run(self) -> None:
@@ -417,6 +426,7 @@ def _global(machine: Machine, arg: str) -> None:
 def _inst(machine: Machine, arg: str) -> None:
     cls = machine.record(*_split_pair(machine, arg))
     args = tuple(machine.pop_mark())
+    _check_call(machine, cls, args)
     machine.push(Obj(cls, args, init=bool(args)))
 
 
@@ -447,12 +457,26 @@ def _reduce(machine: Machine, arg: Any) -> None:
     args = machine.pop()
     func = machine.pop()
     init = True
+    _check_call(machine, func, args)
     if isinstance(func, Global) and func in _FACTORIES and isinstance(args, tuple) and args:
         # copyreg builds an instance of its first argument; only `_reconstructor` with a base
         # other than `object` calls a constructor
         init = func == _RECONSTRUCTOR and (len(args) < 2 or args[1] != _OBJECT)
         func = args[0]
     machine.push(Obj(func, args, init))
+
+
+def _check_call(machine: Machine, func: object, args: object) -> None:
+    """`torch.storage._load_from_bytes(data)` runs `torch.load` on `data`: the bytes must be
+    a constant, kept to be scanned as a file of their own (a tensor pickled without torch.save).
+    """
+    if func != LOAD_FROM_BYTES:
+        return
+    if isinstance(args, tuple) and len(args) == 1 and isinstance(args[0], bytes):
+        machine.payloads.append((machine.offset, args[0]))
+        return
+    message = "torch.storage._load_from_bytes on data that is not constant bytes up to 1 MiB"
+    machine.problem(f"{message}: not checkable", "unsafe")
 
 
 def _newobj(machine: Machine, arg: Any) -> None:
@@ -469,6 +493,7 @@ def _obj(machine: Machine, arg: Any) -> None:
     items = machine.pop_mark()
     if not items:
         raise Malformed("OBJ without a class")
+    _check_call(machine, items[0], tuple(items[1:]))
     machine.push(Obj(items[0], tuple(items[1:]), init=len(items) > 1))
 
 
