@@ -86,8 +86,12 @@ def test_alignment_zero_still_reads_a_padding_byte(tmp_path: Path) -> None:
     # joblib: padding length 16, 16 bytes skipped, 4 array bytes, then EVIL runs
     data = head + b"\x10" + b"\xff" * 16 + b"\x01\x02\x03\x04" + b"0" + EVIL_PICKLE
     path = write(tmp_path, "aligned0.joblib", data)
-    message = f"malformed pickle: joblib array at {len(head) - 1} has no valid padding length"
-    assert found(scan(path)) == [("aligned0.joblib", len(head) - 1, None, message)]
+    message = f"joblib array at {len(head) - 1} has no valid padding length"
+    evil_at = len(head) + 1 + 16 + 4 + 1
+    assert found(scan(path)) == [
+        ("aligned0.joblib", len(head) - 1, None, message),
+        refused_system("aligned0.joblib", evil_at),
+    ]
     assert real_load("joblib", [path])[0]["refused"] == ["posix.system"]
 
 

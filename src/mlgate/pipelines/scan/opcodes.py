@@ -208,15 +208,23 @@ class Machine:
     def _skip_raw(self, layout: ArrayLayout) -> None:
         """joblib's padding (one length byte, then that many 0xff) and the array bytes.
 
-        joblib reads the length byte whenever the wrapper has an alignment attribute, even 0.
+        joblib reads the length byte whenever the wrapper has an alignment attribute, even 0,
+        and skips that many bytes whatever they are: odd padding is reported and read on.
         """
         if layout.alignment is not None:
-            length = self.stream.read(1)
-            if not length or not 1 <= length[0] <= max(layout.alignment, 1):
-                raise Malformed(f"joblib array at {self.offset} has no valid padding length")
-            if self.stream.read(length[0]) != b"\xff" * length[0]:
-                raise Malformed(f"joblib array at {self.offset} has padding joblib never writes")
+            self._padding(layout.alignment, f"joblib array at {self.offset}")
         self.stream.skip(layout.nbytes)
+
+    def _padding(self, alignment: int, where: str) -> None:
+        length = self.stream.read(1)
+        if not length:
+            raise Malformed(f"{where} has no padding length")
+        valid = 1 <= length[0] <= max(alignment, 1)
+        if not valid:
+            self.problem(f"{where} has no valid padding length", "unsafe")
+        padding = self.stream.read(length[0])
+        if valid and padding != b"\xff" * length[0]:
+            self.problem(f"{where} has padding joblib never writes", "unsafe")
 
     def problem(self, message: str, kind: str = "unreadable") -> None:
         """Record a problem at the current opcode."""

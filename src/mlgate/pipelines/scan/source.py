@@ -44,7 +44,7 @@ class _ZlibReader(io.RawIOBase):
         while not self.engine.eof:
             data = self.engine.unconsumed_tail or self.raw.read(_FILL)
             if not data:
-                raise EOFError("the zlib stream ends before its end marker")
+                return 0  # cut short: what came before is read, as joblib reads it
             out = self.engine.decompress(data, len(buffer))
             if out:
                 buffer[: len(out)] = out
@@ -81,14 +81,27 @@ class Source:
         """Make up to `count` unread bytes available in the buffer; how many there are."""
         have = len(self.buffer) - self.index
         if have < count:
-            try:
-                more = self.raw.read(max(count - have, _FILL))
-            except (OSError, EOFError, zlib.error, lzma.LZMAError) as err:
-                raise Undecompressable(str(err) or type(err).__name__) from err
-            self.buffer = self.buffer[self.index :] + more
+            self.buffer = self.buffer[self.index :] + self._more(max(count - have, _FILL))
             self.index = 0
             have = len(self.buffer)
         return min(have, count)
+
+    def _more(self, count: int) -> bytes:
+        """Up to `count` more bytes; what a corrupt stream gave before failing is kept."""
+        read = getattr(self.raw, "read1", self.raw.read)
+        parts: list[bytes] = []
+        while count > 0:
+            try:
+                part = read(count)
+            except (OSError, EOFError, zlib.error, lzma.LZMAError) as err:
+                if parts:
+                    break  # the error comes again on the next read, after these bytes
+                raise Undecompressable(str(err) or type(err).__name__) from err
+            if not part:
+                break
+            parts.append(part)
+            count -= len(part)
+        return b"".join(parts)
 
     def read(self, count: int) -> bytes:
         """Up to `count` bytes (fewer only at the end of the data)."""
