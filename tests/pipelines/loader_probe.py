@@ -10,6 +10,7 @@ ones: `pickle.load`, `joblib.load`, `numpy.load(allow_pickle=True)`, `pandas.rea
 from __future__ import annotations
 
 import _compat_pickle
+import importlib.util
 import json
 import pickle
 import sys
@@ -41,6 +42,8 @@ class Recorder:
             raw = f"{module}.{name}"
             module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
             module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+            if not _findable(module):
+                raise Refused(f"{module}: no such module, the import would fail")
             self.seen.append(f"{raw}|{module}.{name}")
             if not allowed_by(self.allowlist, module, name):
                 self.refused.append(f"{module}.{name}")
@@ -48,6 +51,14 @@ class Recorder:
             return original(unpickler, module, name)
 
         return find_class
+
+
+def _findable(module: str) -> bool:
+    """Whether importing `module` could find its top-level package (nothing is imported)."""
+    try:
+        return importlib.util.find_spec(module.split(".", maxsplit=1)[0]) is not None
+    except (ImportError, ValueError):
+        return False  # "" or a name the import system rejects: the import fails too
 
 
 def _plain_load(recorder: Recorder) -> Callable[..., Any]:

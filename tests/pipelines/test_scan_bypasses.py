@@ -322,3 +322,17 @@ def test_joblib_wrapper_read_as_a_plain_pickle(tmp_path: Path) -> None:
     assert (report.format, found(report)) == ("joblib", [refused_system("model.pkl", len(head))])
     assert real_load("pickle", [path])[0]["refused"] == ["posix.system"]
     assert real_load("joblib", [path])[0]["outcome"] == "loaded"
+
+
+def test_an_import_cut_by_the_end_of_the_file(tmp_path: Path) -> None:
+    """Found by the differential test: the unpicklers import a cut name (the last byte dropped)."""
+    path = write(tmp_path, "notes", b"cantigravityX")
+    message = (
+        "imports antigravity., which is not on the allowlist "
+        "(add it to [tool.mlgate.scan] allow if trusted)"
+    )
+    assert found(scan(path)) == [
+        ("notes", 13, None, "truncated pickle: the data ends before the STOP opcode"),
+        ("notes", 0, "antigravity.", message),
+    ]
+    assert real_load("joblib", [path])[0]["refused"] == ["antigravity."]

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from differential import disagreements, mutated
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 BATCH = 150
@@ -20,6 +20,7 @@ BATCH = 150
     max_examples=12,
     deadline=None,
     derandomize=True,
+    phases=[Phase.generate],  # a failure lists every disagreeing file; shrinking costs minutes
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 @given(files=st.lists(mutated(), min_size=BATCH, max_size=BATCH))

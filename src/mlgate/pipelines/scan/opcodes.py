@@ -420,19 +420,20 @@ def _extension(machine: Machine, arg: Any) -> None:
     machine.push(UNKNOWN)
 
 
-def _split_pair(machine: Machine, arg: str) -> tuple[str, str]:
-    parts = arg.split(" ")
-    if len(parts) != 2:
-        raise Malformed(f"import name {arg!r} is not 'module name'")
-    return parts[0], parts[1]
+def _imported(machine: Machine, arg: tuple[str, str]) -> Global:
+    """The import of GLOBAL or INST; the module is imported even if the name is then missing."""
+    module, name = arg
+    if not all(part.isidentifier() for part in module.split(".")):
+        raise Malformed(f"import of {module!r}, which is not a module name")
+    return machine.record(module, name)
 
 
-def _global(machine: Machine, arg: str) -> None:
-    machine.push(machine.record(*_split_pair(machine, arg)))
+def _global(machine: Machine, arg: tuple[str, str]) -> None:
+    machine.push(_imported(machine, arg))
 
 
-def _inst(machine: Machine, arg: str) -> None:
-    cls = machine.record(*_split_pair(machine, arg))
+def _inst(machine: Machine, arg: tuple[str, str]) -> None:
+    cls = _imported(machine, arg)
     args = tuple(machine.pop_mark())
     _check_call(machine, cls, args)
     machine.push(Obj(cls, args, init=bool(args)))

@@ -73,8 +73,21 @@ def _unicode8(source: Source) -> object:
     return _sized(source, "<Q", _text)
 
 
+def _pair(source: Source) -> tuple[str, str]:
+    """GLOBAL's and INST's two lines as the unpicklers read them: each line without its last
+    byte, even when the data ends before the newline (then they import the cut name)."""
+    lines = (source.readline(), source.readline())
+    try:
+        module, name = (line[:-1].decode("utf-8") for line in lines)
+    except UnicodeDecodeError as err:
+        raise ValueError(f"an import name is not UTF-8: {err}") from err
+    return module, name
+
+
 _READERS: Mapping[str, Callable[[Source], object]] = MappingProxyType(
     {
+        "GLOBAL": _pair,
+        "INST": _pair,
         "BINBYTES": _bytes4,
         "BINBYTES8": _bytes8,
         "BYTEARRAY8": _bytes8,
