@@ -181,21 +181,24 @@ def _plain(raw: IO[bytes], size: int, ctx: Ctx, member: str | None) -> tuple[str
 def _data(raw: IO[bytes], size: int, ctx: Ctx, member: str | None) -> tuple[str, list[Section]]:
     """A file no loader reads as a pickle: searched for embedded pickles (not safetensors)."""
     raw.seek(0)
-    kind = _data_kind(raw.read(64))
+    kind = _data_kind(raw.read(64), ctx.name)
     if kind == "safetensors":
         return kind, []
     raw.seek(0)
     return kind, [_embedded(Source(raw, ctx.limits.max_bytes, size), member, ctx.budget)]
 
 
-def _data_kind(head: bytes) -> str:
-    """A name for data that is not a pickle (for reports only: it decides nothing)."""
+def _data_kind(head: bytes, name: str) -> str:
+    """A name for data that is not a pickle (for reports only: it decides nothing).
+
+    Binary data of no known layout is named by its suffix (`.safetensors`, `.onnx`, `.h5`).
+    """
     if len(head) > 9 and head[8:10] == b'{"' and int.from_bytes(head[:8], "little") > 1:
         return "safetensors"
     try:
         head.decode("utf-8")
     except UnicodeDecodeError:
-        return "data"
+        return Path(name).suffix.lstrip(".").lower() or "data"
     return "text"
 
 
@@ -266,11 +269,12 @@ def _embedded(source: Source, member: str | None, budget: Budget) -> Section:
 
 
 def _probe(data: bytes, offset: int, section: Section, budget: Budget) -> None:
-    """Scan one candidate stream; a finding when it imports anything."""
+    """Scan one candidate stream; a finding when it imports anything (random data can hold a
+    stray EXT or STACK_GLOBAL; only a named import is a real embedded pickle)."""
     probe = Budget(10_000, budget.seconds)
     result = scan_stream(Source(io.BytesIO(data), len(data), len(data)), probe)
-    if result.imports or _unsafe(result):
-        names = ", ".join(f"{item.module}.{item.name}" for item in result.imports) or "code"
+    if result.imports:
+        names = ", ".join(f"{item.module}.{item.name}" for item in result.imports)
         message = f"pickle-like bytes at byte {offset} would import {names}: not a known format"
         section.problems.append(Problem(offset, message))
 
