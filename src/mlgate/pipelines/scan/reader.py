@@ -100,15 +100,16 @@ _READERS: Mapping[str, Callable[[Source], object]] = MappingProxyType(
 
 def read_ops(source: Source) -> Iterator[tuple[str, Any, int]]:
     """(opcode name, argument, offset) for every opcode up to and including STOP."""
+    read, opcodes, readers = source.read, _OPCODES, _READERS
     while True:
-        offset = source.tell()
-        code = source.read(1)
-        opcode = _OPCODES.get(code)
+        offset = source.consumed
+        code = read(1)
+        opcode = opcodes.get(code)
         if opcode is None:
             raise ValueError(
                 f"at position {offset}, opcode {code!r} unknown" if code else "not enough data"
             )
-        reader = _READERS.get(opcode.name)
+        reader = readers.get(opcode.name)
         if reader is None and opcode.arg is not None:
             reader = opcode.arg.reader  # type: ignore[assignment]
         yield opcode.name, reader(source) if reader else None, offset

@@ -72,6 +72,7 @@ class Source:
         self.buffer = b""
         self.index = 0
         self.consumed = 0
+        self.bound = limit if size is None else min(limit, size)
 
     def tell(self) -> int:
         """Bytes consumed so far."""
@@ -105,6 +106,15 @@ class Source:
 
     def read(self, count: int) -> bytes:
         """Up to `count` bytes (fewer only at the end of the data)."""
+        end = self.index + count
+        if end <= len(self.buffer) and self.consumed + count <= self.bound:
+            out = self.buffer[self.index : end]  # the common case: already buffered, in bounds
+            self.index = end
+            self.consumed += count
+            return out
+        return self._read(count)
+
+    def _read(self, count: int) -> bytes:
         self._check(count)
         if count > CHUNK:
             raise ValueError(f"a read of {count} bytes at byte {self.consumed} is not allowed")
