@@ -97,6 +97,12 @@ def _joblib_bytes(values: list[int], compress: int) -> bytes:
     return buffer.getvalue()
 
 
+def _npz_bytes(values: list[int]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, a=np.array(values, dtype=np.int64), o=np.array([values, "x"], dtype=object))
+    return buffer.getvalue()
+
+
 def _npy_bytes(values: list[int]) -> bytes:
     buffer = io.BytesIO()
     np.save(buffer, np.array([values, {"k": 1}], dtype=object), allow_pickle=True)
@@ -106,9 +112,11 @@ def _npy_bytes(values: list[int]) -> bytes:
 @st.composite
 def real_files(draw: st.DrawFn) -> bytes:
     values = draw(st.lists(st.integers(0, 255), max_size=6))
-    kind = draw(st.sampled_from(["joblib", "joblib-z", "npy", "pickle"]))
+    kind = draw(st.sampled_from(["joblib", "joblib-z", "npy", "npz", "pickle"]))
     if kind == "npy":
         return _npy_bytes(values)
+    if kind == "npz":
+        return _npz_bytes(values)
     if kind == "pickle":
         return pickle.dumps({"v": values, "t": (1.5, None)}, protocol=draw(st.integers(0, 5)))
     return _joblib_bytes(values, 3 if kind == "joblib-z" else 0)

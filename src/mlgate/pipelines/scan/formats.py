@@ -329,13 +329,22 @@ def _zip(raw: IO[bytes], size: int, ctx: Ctx) -> tuple[str, list[Section]]:
     try:
         with zipfile.ZipFile(raw) as archive:
             wrong = zipcheck.anomalies(raw, size, archive)
-            if wrong:
-                return "zip", [
-                    _refusal(None, f"zip archive not as its writers write it: {wrong[0]}")
-                ]
-            return _zip_kind(archive), _zip_sections(archive, ctx)
+            if not wrong:
+                return _zip_kind(archive), _zip_sections(archive, ctx)
+            refused = _refusal(None, f"zip archive not as its writers write it: {wrong[0]}")
+            return _zip_kind(archive), [refused, *_readable_members(archive, ctx)]
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as err:
         return "zip", [_refusal(None, f"not a readable zip archive: {err}")]
+
+
+def _readable_members(archive: zipfile.ZipFile, ctx: Ctx) -> list[Section]:
+    """The members of a refused archive, as far as Python's zipfile reads them (numpy does)."""
+    try:
+        return _zip_sections(archive, ctx)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, ValueError) as err:
+        return [_refusal(None, f"the members cannot all be read: {err}")]
+    except NotImplementedError as err:
+        return [_refusal(None, f"the members cannot all be read: {err}")]
 
 
 def _zip_kind(archive: zipfile.ZipFile) -> str:
