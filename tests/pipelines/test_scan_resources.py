@@ -122,3 +122,20 @@ def test_findings_are_capped(tmp_path: Path) -> None:
         (None, "8 more findings not shown"),
     ]
     assert Limits(1, 1).max_findings == 1000
+
+
+def test_zip_member_bomb_is_streamed(tmp_path: Path) -> None:
+    """A 256 MiB deflated member in a 260 KB archive: read as a stream, never whole."""
+    path = tmp_path / "bomb.npz"
+    with (
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive,
+        archive.open("a/data.pkl", "w", force_zip64=True) as member,
+    ):
+        member.write(b"\x80\x04\x8e" + (256 << 20).to_bytes(8, "little"))
+        for _ in range(256):
+            member.write(bytes(1 << 20))
+        member.write(b".")
+    assert path.stat().st_size < 400_000
+    code, out, err, rss = run_scan(path)
+    assert (code, out, err) == (0, "scanned 1 file(s): no findings", "")
+    assert 0 < rss < 200 * 1024

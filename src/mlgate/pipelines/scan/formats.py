@@ -363,10 +363,9 @@ def _zip_sections(archive: zipfile.ZipFile, ctx: Ctx) -> list[Section]:
             message = f"{info.file_size} bytes of pickle data is over max-bytes ({limit}): not read"
             sections.append(Section(info.filename, [], [Problem(0, message, "limit")]))
             continue
-        with archive.open(info) as member:
-            data = io.BytesIO(member.read())
         named = ctx._replace(name=info.filename)
-        sections += identify(data, info.file_size, named, info.filename)[1]
+        with archive.open(info) as member:  # streamed: a deflated member is never held whole
+            sections += identify(member, info.file_size, named, info.filename)[1]
     return sections
 
 
