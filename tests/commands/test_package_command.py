@@ -173,7 +173,7 @@ def test_pre_commit_hook_scans_model_files(tmp_path: Path) -> None:
     (tmp_path / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
     (tmp_path / "model.pkl").write_bytes(pickle.dumps(Evil(), protocol=4))
     (tmp_path / "weights.npy").write_bytes(b"\x93NUMPY\x01\x00\x16\x00{'descr': '<f8'}     \n")
-    (tmp_path / "notes.txt").write_bytes(pickle.dumps(Evil()))  # not a model file name
+    (tmp_path / "notes.txt").write_bytes(pickle.dumps(Evil()))  # a pickle, whatever its name
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / ".cache")}
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     subprocess.run(["git", "add", "."], cwd=tmp_path, check=True)
@@ -187,7 +187,9 @@ def test_pre_commit_hook_scans_model_files(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "model.pkl: byte 28: imports posix.system, which can run code" in done.stdout
-    assert "scanned 2 file(s): 1 finding(s) in 1 file(s)" in done.stdout
+    assert "notes.txt: byte 28: imports posix.system, which can run code" in done.stdout
+    # model.pkl, weights.npy, notes.txt and .pre-commit-config.yaml: every file, by content
+    assert "scanned 4 file(s): 2 finding(s) in 2 file(s)" in done.stdout
 
 
 def test_scan_of_a_package_scans_the_models_inside_it(
