@@ -163,7 +163,7 @@ def disagreements(folder: Path, files: Sequence[bytes]) -> list[str]:
 def _violations(kind: str, report: FileReport, result: dict[str, Any]) -> list[str]:
     found = []
     for seen in result["globals"]:
-        raw, mapped = seen.split("|")
+        raw, mapped = seen
         empty = raw.startswith(".") or raw.endswith(".")  # GLOBAL at the end: import "" fails
         if not empty and raw not in report.globals and mapped not in report.globals:
             found.append(f"{report.path}: {kind} resolved {raw}, the scanner did not report it")

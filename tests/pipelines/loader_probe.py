@@ -31,7 +31,7 @@ class Recorder:
 
     def __init__(self, packs: Sequence[str]) -> None:
         self.allowlist = build_allowlist(packs, [])
-        self.seen: list[str] = []
+        self.seen: list[list[str]] = []  # [as pickled, as resolved] pairs
         self.refused: list[str] = []
 
     def wrap(self, original: Callable[[Any, str, str], Any]) -> Callable[[Any, str, str], Any]:
@@ -44,7 +44,7 @@ class Recorder:
             module = _compat_pickle.IMPORT_MAPPING.get(module, module)
             if not _findable(module):
                 raise Refused(f"{module}: no such module, the import would fail")
-            self.seen.append(f"{raw}|{module}.{name}")
+            self.seen.append([raw, f"{module}.{name}"])
             if not allowed_by(self.allowlist, module, name):
                 self.refused.append(f"{module}.{name}")
                 raise Refused(f"{module}.{name}")
