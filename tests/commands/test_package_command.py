@@ -113,12 +113,12 @@ def test_scan_reports_findings_and_exits_1(
     (tmp_path / "models").mkdir()
     Path("models/evil.pkl").write_bytes(pickle.dumps(Evil(), protocol=2))
     Path("models/fine.pkl").write_bytes(pickle.dumps({"a": (1, 2)}, protocol=4))
-    Path("models/notes.txt").write_text("not scanned in folders")
+    Path("models/notes.txt").write_text("scanned too (by content): text, no finding")
     assert main(["package", "scan", "models"]) == 1
     lines = capsys.readouterr().out.splitlines()
     assert lines == [
         "models/evil.pkl: byte 2: imports posix.system, which can run code: never allowed",
-        "scanned 2 file(s): 1 finding(s) in 1 file(s)",
+        "scanned 3 file(s): 1 finding(s) in 1 file(s)",
     ]
 
 
@@ -173,7 +173,7 @@ def test_pre_commit_hook_scans_model_files(tmp_path: Path) -> None:
     (tmp_path / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
     (tmp_path / "model.pkl").write_bytes(pickle.dumps(Evil(), protocol=4))
     (tmp_path / "weights.npy").write_bytes(b"\x93NUMPY\x01\x00\x16\x00{'descr': '<f8'}     \n")
-    (tmp_path / "notes.txt").write_bytes(pickle.dumps(Evil()))  # not a model file name
+    (tmp_path / "notes.txt").write_bytes(pickle.dumps(Evil()))  # a pickle, whatever its name
     env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / ".cache")}
     subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
     subprocess.run(["git", "add", "."], cwd=tmp_path, check=True)
@@ -187,7 +187,9 @@ def test_pre_commit_hook_scans_model_files(tmp_path: Path) -> None:
     )
     assert done.returncode == 1
     assert "model.pkl: byte 28: imports posix.system, which can run code" in done.stdout
-    assert "scanned 2 file(s): 1 finding(s) in 1 file(s)" in done.stdout
+    assert "notes.txt: byte 28: imports posix.system, which can run code" in done.stdout
+    # model.pkl, weights.npy, notes.txt and .pre-commit-config.yaml: every file, by content
+    assert "scanned 4 file(s): 2 finding(s) in 2 file(s)" in done.stdout
 
 
 def test_scan_of_a_package_scans_the_models_inside_it(
@@ -200,13 +202,14 @@ def test_scan_of_a_package_scans_the_models_inside_it(
     assert main(argv) == 0
     package = capsys.readouterr().out.split()[0]
     assert main(["package", "scan", package, "--config", str(root / "pyproject.toml")]) == 0
-    assert capsys.readouterr().out == "scanned 1 file(s): no findings\n"
+    # every file of the package is scanned, by content: the model, the code, the manifest
+    assert capsys.readouterr().out == "scanned 3 file(s): no findings\n"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "pyproject.toml").write_text("[tool.mlgate]\n")
     monkeypatch.chdir(elsewhere)
     assert main(["package", "scan", package, "--format", "json"]) == 1
-    [report] = json.loads(capsys.readouterr().out)["files"]
+    [report] = [item for item in json.loads(capsys.readouterr().out)["files"] if item["findings"]]
     assert report["path"] == f"{package}!model.pkl"
     # numpy 2 pickles its arrays through numpy._core, numpy 1 through numpy.core
     assert report["findings"][0]["name"].endswith("core.multiarray._reconstruct")

@@ -1,19 +1,22 @@
 """The model scanner: every import a pickle would perform must be on the allowlist.
 
-`scan_file` reads raw pickles (several streams in a row, joblib files with their array data),
-compressed joblib files, PyTorch zip checkpoints (`*.pkl` members), legacy PyTorch files and
-numpy `.npy`/`.npz` (object arrays hold pickles; other arrays hold no code). It never unpickles.
+`scan_file` identifies a file by its content, never its name, and reads it as the loaders do
+(see `formats`): raw pickles (several streams in a row), joblib files (with their array data,
+compressed or not; also read as plain pickles), PyTorch zip checkpoints (every member), legacy
+PyTorch files (plain and tar), numpy `.npy`/`.npz`. It never unpickles. Anything a loader could
+read differently from the scanner is a finding.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from mlgate.errors import UsageError
 from mlgate.pipelines.config import ScanConfig
 from mlgate.pipelines.scan.allowlist import (
+    CONFIG_SOURCE,
     PACKS,
     Allowlist,
     allowed_by,
@@ -21,8 +24,9 @@ from mlgate.pipelines.scan.allowlist import (
     matches,
     never_allowed,
     parse_rule,
+    vet,
 )
-from mlgate.pipelines.scan.formats import MODEL_SUFFIXES, Limits, Section, read_sections
+from mlgate.pipelines.scan.formats import Limits, Section, read_sections, read_stream
 
 
 class Policy(NamedTuple):
@@ -63,20 +67,44 @@ def build_policy(config: ScanConfig, extra_packs: Sequence[str] = ()) -> Policy:
 def scan_file(path: Path, policy: Policy, label: str | None = None) -> FileReport:
     """Scan one file; `label` is the name used in findings (default: the path)."""
     label = label or str(path)
-    kind, sections = read_sections(path, policy.limits)
+    return _report(label, *read_sections(path, policy.limits), policy)
+
+
+def scan_stream_file(raw: IO[bytes], size: int, policy: Policy, label: str) -> FileReport:
+    """Scan an open file or buffer of `size` bytes (the copy a loader will then read)."""
+    return _report(label, *read_stream(raw, size, label, policy.limits), policy)
+
+
+def _report(label: str, kind: str, sections: list[Section], policy: Policy) -> FileReport:
+    """The file report: the sections' problems and every refused import."""
     names: set[str] = set()
     findings: list[ScanFinding] = []
+    refusals: dict[tuple[str, str], str | None] = {}
     for section in sections:
         where = f"{label}:{section.member}" if section.member else label
         findings += _problems(where, section)
         for item in section.imports:
             names.add(f"{item.module}.{item.name}")
-            message = _refusal(policy.allowlist, item.module, item.name)
+            key = (item.module, item.name)
+            if key not in refusals:
+                refusals[key] = refusal(policy.allowlist, *key)
+            message = refusals[key]
             if message:
                 findings.append(
                     ScanFinding(where, item.offset, f"{item.module}.{item.name}", message)
                 )
-    return FileReport(label, kind, tuple(sorted(names)), tuple(findings))
+    return FileReport(label, kind, tuple(sorted(names)), _capped(findings, policy.limits))
+
+
+def _capped(findings: list[ScanFinding], limits: Limits) -> tuple[ScanFinding, ...]:
+    """At most `max_findings` findings, unique, the last one saying how many were left out."""
+    unique = list(dict.fromkeys(findings))
+    if len(unique) <= limits.max_findings:
+        return tuple(unique)
+    left = len(unique) - (limits.max_findings - 1)
+    last = unique[limits.max_findings - 1]
+    note = ScanFinding(last.path, last.offset, None, f"{left} more findings not shown")
+    return (*unique[: limits.max_findings - 1], note)
 
 
 def _problems(where: str, section: Section) -> Iterator[ScanFinding]:
@@ -84,9 +112,16 @@ def _problems(where: str, section: Section) -> Iterator[ScanFinding]:
         yield ScanFinding(where, problem.offset, None, problem.message)
 
 
-def _refusal(allowlist: Allowlist, module: str, name: str) -> str | None:
-    """Why an import is refused, or None when the allowlist allows it."""
-    if allowed_by(allowlist, module, name):
+def refusal(allowlist: Allowlist, module: str, name: str) -> str | None:
+    """Why an import is refused, or None when the allowlist allows it.
+
+    A name allowed only by a wildcard entry of the project is vetted like an exact entry.
+    """
+    source = allowed_by(allowlist, module, name)
+    if source == CONFIG_SOURCE:
+        why = vet(module, name)
+        return f"imports {module}.{name}, allowed by a wildcard entry but {why}" if why else None
+    if source:
         return None
     dotted = f"{module}.{name}"
     if never_allowed(module, name):
@@ -106,20 +141,16 @@ def suggest_pack(module: str, name: str) -> str | None:
 
 
 def scan_paths(paths: Iterable[Path], policy: Policy) -> list[FileReport]:
-    """Scan files (whatever their name) and folders (files with a model suffix, recursively)."""
+    """Scan files and folders (every file, recursively), whatever their names."""
     return [scan_file(path, policy) for path in expand_paths(paths)]
 
 
 def expand_paths(paths: Iterable[Path]) -> list[Path]:
-    """The files to scan: given files, and model files found under given folders."""
+    """The files to scan: given files, and every file under given folders (never by suffix)."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(
-                item
-                for item in path.rglob("*")
-                if item.is_file() and item.suffix.lower() in MODEL_SUFFIXES
-            )
+            found += sorted(item for item in path.rglob("*") if item.is_file())
         elif path.is_file():
             found.append(path)
         else:

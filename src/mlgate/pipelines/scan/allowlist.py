@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from mlgate.errors import ConfigError
+from mlgate.pipelines.scan.vetting import NotImportable, resolve, why_refused
 
 
 class Rule(NamedTuple):
@@ -276,10 +277,53 @@ _TORCH = (
     "torch:Tensor",
     *(f"torch:{name}" for name in _TORCH_DTYPES),
     "torch.storage:UntypedStorage",
+    # allowed only with constant bytes, which are scanned as a torch file (see opcodes)
+    "torch.storage:_load_from_bytes",
     "torch.storage:TypedStorage",
     "torch.nn.parameter:Parameter",
     "torch._tensor:_rebuild_from_type_v2",
     "torch.serialization:_get_layout",
+)
+_PANDAS_TOP = [
+    *("DataFrame", "Series", "Categorical", "NA", "NaT", "Timestamp", "Timedelta", "Period"),
+    *("Index", "RangeIndex", "MultiIndex", "DatetimeIndex", "TimedeltaIndex", "PeriodIndex"),
+    *("IntervalIndex", "CategoricalIndex", "Interval", "CategoricalDtype", "DatetimeTZDtype"),
+    *("PeriodDtype", "IntervalDtype", "SparseDtype", "StringDtype", "BooleanDtype"),
+    *(f"{kind}{bits}Dtype" for kind in ("Int", "UInt") for bits in (8, 16, 32, 64)),
+    *("Float32Dtype", "Float64Dtype"),
+]
+#: What pandas pickles for DataFrames, Series, indexes and their block managers (pandas 2-3);
+#: readers and writers (`ExcelFile`, `HDFStore`...) stay out: building them opens files.
+_PANDAS = (
+    *(f"pandas:{name}" for name in _PANDAS_TOP),
+    "pandas.arrays:*Array",
+    "pandas.core.frame:DataFrame",
+    "pandas.core.series:Series",
+    "pandas.core.indexes.**:*Index",
+    *(f"pandas.core.indexes.{module}" for module in ("base:_new_Index", "multi:MultiIndex")),
+    "pandas.core.indexes.datetimes:_new_DatetimeIndex",
+    "pandas.core.indexes.period:_new_PeriodIndex",
+    "pandas.core.indexes.interval:_new_IntervalIndex",
+    "pandas.core.internals.managers:BlockManager",
+    "pandas.core.internals.managers:SingleBlockManager",
+    "pandas.core.internals.blocks:*Block",
+    "pandas.core.arrays.**:*Array",
+    "pandas.core.arrays.categorical:Categorical",
+    "pandas.core.arrays.**:*Dtype",
+    "pandas.core.dtypes.dtypes:*Dtype",
+    "pandas._libs.internals:_unpickle_block",
+    "pandas._libs.internals:BlockPlacement",
+    "pandas._libs.arrays:__pyx_unpickle_NDArrayBacked",
+    "pandas._libs.sparse:IntIndex",
+    "pandas._libs.sparse:BlockIndex",
+    "pandas._libs.missing:NA",
+    "pandas._libs.tslibs.offsets:[A-Z]*",
+    "pandas._libs.tslibs.timestamps:_unpickle_timestamp",
+    "pandas._libs.tslibs.timedeltas:_timedelta_unpickle",
+    "pandas._libs.tslibs.nattype:_nat_unpickle",
+    "pandas._libs.tslibs.nattype:__nat_unpickle",
+    "pandas._libs.tslibs.period:Period",
+    "pandas._libs.interval:Interval",
 )
 _XGBOOST = ("xgboost.core:Booster", "xgboost.sklearn:XGB*")
 _LIGHTGBM = ("lightgbm.basic:Booster", "lightgbm.sklearn:LGBM*", "lightgbm.compat:_LGBM*")
@@ -289,6 +333,7 @@ PACKS: Mapping[str, tuple[tuple[str, ...], tuple[str, ...]]] = MappingProxyType(
     {
         "lightgbm": (_LIGHTGBM, ("numpy", "sklearn")),
         "numpy": (_NUMPY, ()),
+        "pandas": (_PANDAS, ("numpy",)),
         "sklearn": (_SKLEARN + _SCIPY_SPARSE, ("numpy",)),
         "torch": (_TORCH, ()),
         "xgboost": (_XGBOOST, ("numpy", "sklearn")),
@@ -308,6 +353,9 @@ def parse_rule(entry: str, source: str) -> Rule:
     return Rule(module, subtree, name, source)
 
 
+CONFIG_SOURCE = "[tool.mlgate.scan] allow"
+
+
 def build_allowlist(packs: Iterable[str], entries: Iterable[str]) -> Allowlist:
     """The built-in safe names, the packs (with the packs they include) and config entries."""
     enabled = _expand_packs(packs)
@@ -315,13 +363,38 @@ def build_allowlist(packs: Iterable[str], entries: Iterable[str]) -> Allowlist:
     for pack in enabled:
         rules += [parse_rule(entry, f"pack {pack}") for entry in PACKS[pack][0]]
     for entry in entries:
-        rule = parse_rule(entry, "[tool.mlgate.scan] allow")
+        rule = parse_rule(entry, CONFIG_SOURCE)
         if not rule.wildcard and never_allowed(rule.module, rule.name):
             raise ConfigError(
                 f"allow entry '{entry}' can never be allowed: it lets a pickle run code"
             )
+        why = None if rule.wildcard else vet(rule.module, rule.name)
+        if why:
+            raise ConfigError(f"allow entry '{entry}' cannot be allowed: {why}")
         rules.append(rule)
     return Allowlist(tuple(rules), tuple(enabled))
+
+
+def vouched_by_packs(klass: type) -> bool:
+    """Whether the built-in names or any pack allow `klass` (their methods are vetted)."""
+    rules = [parse_rule(entry, "built-in") for entry in SAFE]
+    rules += [parse_rule(entry, pack) for pack, (items, _) in PACKS.items() for entry in items]
+    return any(matches(rule, klass.__module__, klass.__qualname__) for rule in rules)
+
+
+def vet(module: str, name: str) -> str | None:
+    """Why `module.name` cannot be allowed by an entry (None: it only holds data).
+
+    A module that cannot be imported here cannot be checked: then only a class-like name
+    (`CapWords`, no dots) is accepted.
+    """
+    try:
+        target = resolve(module, name)
+    except NotImportable:
+        if "." in name or not name[:1].isupper():
+            return f"{module} cannot be imported here to check it, and '{name}' is not a class name"
+        return None
+    return why_refused(target, vouched_by_packs)
 
 
 def _expand_packs(packs: Iterable[str]) -> list[str]:

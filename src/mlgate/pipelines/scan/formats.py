@@ -1,49 +1,79 @@
-"""Model file formats: find the pickle streams inside a file and run the opcode machine on them.
+"""Model file formats: identify a file by its content and read it as every loader reads it.
 
-- raw pickles: one stream after another until the end of the file; joblib array data between
-  opcodes is stepped over (see `joblib_arrays`); a legacy PyTorch file (its first pickle is the
-  torch magic number) holds five pickles followed by raw tensor bytes;
-- gzip, bz2, xz and zlib compressed pickles (joblib's `compress=`): decompressed in memory,
-  at most `max-bytes`;
-- zip archives (PyTorch checkpoints, `.npz`): every `*.pkl` and `*.npy` member;
-- `.npy`: an object array's data is a pickle; any other dtype is plain bytes and holds no code.
-Other formats (safetensors, ONNX, JSON...) hold no pickle and are reported by their suffix.
+- zip archives (`PK` at byte 0, as numpy and PyTorch test it): checked to be shaped as their
+  writers write them (`zipcheck`), then every member is read by its content;
+- `.npy` (numpy's magic): an array whose dtype is not plain data holds a pickle;
+- joblib's compressed files (its own magic list: zlib `x`, gzip, bz2 `BZ`, lzma `]\\x00`, xz;
+  lz4 and the pre-0.10 `ZF` format are refused): decompressed as a stream;
+- tar archives (PyTorch's legacy tar format): every member is read by its content;
+- every other file, whatever its name: read as `pickle.load` reads it. A file that is a pickle
+  (a protocol 2+ header, or a stream that reaches STOP or imports anything) is scanned stream by
+  stream to its end; a legacy PyTorch file (magic number first) holds five pickles and then raw
+  storages. Anything else is data, searched for embedded pickle streams that import.
+
+A file whose pickles hold joblib arrays is read twice: as `joblib.load` reads it (array bytes
+stepped over) and as `pickle.load` reads it (array bytes are opcodes); both must pass.
 """
 
 from __future__ import annotations
 
-import ast
-import bz2
-import gzip
 import io
-import lzma
-import struct
+import os
+import re
+import tarfile
 import zipfile
 import zlib
 from pathlib import Path
 from typing import IO, NamedTuple
 
-from mlgate.pipelines.scan.opcodes import WRAPPER, Budget, Import, Problem, at_end, scan_stream
-
-PICKLE_SUFFIXES = frozenset(
-    {".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".bin", ".sav", ".dill", ".p"}
+from mlgate.pipelines.scan import npy, zipcheck
+from mlgate.pipelines.scan.opcodes import (
+    Budget,
+    Import,
+    OverBudget,
+    Problem,
+    StreamResult,
+    scan_stream,
 )
-MODEL_SUFFIXES = PICKLE_SUFFIXES | {".npy", ".npz"}
+from mlgate.pipelines.scan.source import LimitExceeded, Source, Undecompressable, decompressing
+
+#: Names that claim a pickle: such a file that is not a readable pickle is a finding.
+PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".bin", ".sav", ".p")
 TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 _LEGACY_TORCH_STREAMS = 5
-_NPY_MAGIC = b"\x93NUMPY"
+#: joblib's compressor magic numbers (`joblib.compressor`), in its order of detection.
 _COMPRESSED: dict[bytes, str] = {
     b"\x1f\x8b": "gzip",
-    b"BZh": "bz2",
-    b"\xfd7zXZ\x00": "xz",
+    b"BZ": "bz2",
+    b"]\x00": "lzma",
+    b"\xfd7zXZ": "xz",
 }
+_REFUSED = {b"ZF": "joblib's pre-0.10 format", b"\x04\x22\x4d\x18": "lz4 compression"}
+_EMBEDDED = re.compile(rb"\x80[\x02-\x05]|c[A-Za-z_][\w.]{0,200}\n[A-Za-z_][\w.]{0,200}\n")
+_MAX_EMBEDDED = 256
+#: The time limit holds for files up to this size, and grows in proportion above it (20 s per
+#: 10 MB by default: the scanner reads dense pickles at about 1 MB/s).
+_TIMED_SIZE = 10_000_000
+_DATA_KINDS = frozenset({"data", "text", "safetensors"})
+_WINDOW = 1 << 16
 
 
 class Limits(NamedTuple):
-    """How much the scanner reads: bytes of pickle data and opcodes per file."""
+    """How much the scanner reads: bytes, opcodes and seconds per file (at least: 2 s per MB
+    above 10 MB), findings per file."""
 
     max_bytes: int
     max_opcodes: int
+    max_seconds: float = 20.0
+    max_findings: int = 1000
+
+
+class Ctx(NamedTuple):
+    """The limits of a scan and the budget left for the file being read."""
+
+    limits: Limits
+    budget: Budget
+    name: str = ""  # the file's or member's name: a pickle suffix makes a failed read a finding
 
 
 class Section(NamedTuple):
@@ -52,179 +82,304 @@ class Section(NamedTuple):
     member: str | None
     imports: list[Import]
     problems: list[Problem]
+    payloads: tuple[tuple[int, bytes], ...] = ()
+
+
+class Scanned(NamedTuple):
+    """Several streams read one after another."""
+
+    section: Section
+    pickle: bool
+    legacy: bool
+    arrays: bool
 
 
 def read_sections(path: Path, limits: Limits) -> tuple[str, list[Section]]:
     """(format name, sections) of the file at `path`."""
-    with path.open("rb") as stream:
-        head = stream.read(8)
-        stream.seek(0)
-        if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-            return _zip(stream, limits)
-        if head.startswith(_NPY_MAGIC):
-            return "npy", [_npy(stream, None, Budget(limits.max_opcodes))]
-        codec = _codec(head, path.suffix.lower())
-        if codec:
-            return _compressed(stream, codec, path.suffix.lower(), limits)
-        if path.suffix.lower() in PICKLE_SUFFIXES or head.startswith(b"\x80"):
-            return _pickle_file(stream, path.suffix.lower(), limits, _size(stream))
-    return path.suffix.lower().lstrip(".") or "data", []
+    with path.open("rb") as raw:
+        return read_stream(raw, os.fstat(raw.fileno()).st_size, path.name, limits)
 
 
-def _size(stream: IO[bytes]) -> int:
-    size = stream.seek(0, io.SEEK_END)
-    stream.seek(0)
-    return size
+def read_stream(raw: IO[bytes], size: int, name: str, limits: Limits) -> tuple[str, list[Section]]:
+    """(format name, sections) of an open file (at byte 0) of `size` bytes named `name`."""
+    seconds = limits.max_seconds * max(1.0, size / _TIMED_SIZE)
+    ctx = Ctx(limits, Budget(limits.max_opcodes, seconds), Path(name).name)
+    kind, sections = identify(raw, size, ctx, None)
+    return kind, sections + _payloads(sections, ctx)
 
 
-def _too_large(size: int, limits: Limits, member: str | None) -> Section | None:
-    if size <= limits.max_bytes:
-        return None
-    message = f"{size} bytes of pickle data is over max-bytes ({limits.max_bytes}): not read"
+def _payloads(sections: list[Section], ctx: Ctx) -> list[Section]:
+    """The storages of tensors pickled without torch.save, each read as a file of its own."""
+    found: list[Section] = []
+    for section in sections:
+        for offset, data in section.payloads:
+            where = f"{section.member + ':' if section.member else ''}bytes@{offset}"
+            for item in identify(io.BytesIO(data), len(data), ctx._replace(name=""), where)[1]:
+                found.append(item._replace(member=item.member or where, payloads=()))
+                if item.payloads:
+                    message = "tensor bytes inside tensor bytes: not checkable"
+                    found[-1].problems.append(Problem(item.payloads[0][0], message, "unsafe"))
+    return found
+
+
+def identify(raw: IO[bytes], size: int, ctx: Ctx, member: str | None) -> tuple[str, list[Section]]:
+    """Read `raw` (positioned at 0, `size` bytes) by its content."""
+    head = raw.read(16)
+    raw.seek(0)
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return _zip(raw, size, ctx)
+    if head.startswith(npy.MAGIC):
+        return "npy", [_npy(Source(raw, ctx.limits.max_bytes, size), member, ctx.budget)]
+    container = _container(raw, head, size, ctx, member)
+    if container is None:
+        return _plain(raw, size, ctx, member)
+    kind, sections = _plain(raw, size, ctx._replace(name=""), member)  # pickle.load reads it too
+    if kind in _DATA_KINDS:
+        return container
+    return f"{kind}+{container[0]}", sections + container[1]
+
+
+def _container(
+    raw: IO[bytes], head: bytes, size: int, ctx: Ctx, member: str | None
+) -> tuple[str, list[Section]] | None:
+    """A compressed or tar file, read as joblib or PyTorch reads it (None: neither)."""
+    for magic, why in _REFUSED.items():
+        if head.startswith(magic):
+            return "joblib", [_refusal(member, f"{why} cannot be checked: save without it")]
+    for magic, codec in _COMPRESSED.items():
+        if head.startswith(magic):
+            return _compressed(raw, codec, ctx, member)
+    if len(head) > 1 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:
+        return _compressed(raw, "zlib", ctx, member)  # joblib tries zlib on any `x`
+    raw.seek(0)
+    if size >= 512 and _is_tar(raw):
+        return _tar(raw, ctx)
+    return None
+
+
+def _refusal(member: str | None, message: str) -> Section:
     return Section(member, [], [Problem(0, message)])
 
 
-def _pickle_file(
-    stream: IO[bytes], suffix: str, limits: Limits, size: int
-) -> tuple[str, list[Section]]:
-    large = _too_large(size, limits, None)
-    if large:
-        return _pickle_format(suffix, []), [large]
-    section, legacy = _pickles(stream, None, Budget(limits.max_opcodes), joblib=True)
-    return "pytorch-legacy" if legacy else _pickle_format(suffix, section.imports), [section]
+def _plain(raw: IO[bytes], size: int, ctx: Ctx, member: str | None) -> tuple[str, list[Section]]:
+    """The file as `pickle.load`, `joblib.load` and `torch.load` read it from byte 0."""
+    claims = ctx.name.lower().endswith(PICKLE_SUFFIXES)
+    if size > ctx.limits.max_bytes and (claims or raw.read(1) == b"\x80"):
+        limit = ctx.limits.max_bytes
+        message = f"{size} bytes of pickle data is over max-bytes ({limit}): not read"
+        return "pickle", [Section(member, [], [Problem(0, message, "limit")])]
+    raw.seek(0)
+    source = Source(raw, ctx.limits.max_bytes, size)
+    scanned = streams(source, member, ctx.budget, joblib=True)
+    if not scanned.pickle and not claims:
+        return _data(raw, size, ctx, member)
+    sections = [scanned.section]
+    if scanned.legacy:
+        sections.append(_embedded(source, member, ctx.budget))
+    if scanned.arrays:
+        raw.seek(0)
+        sections.append(_as_plain(Source(raw, ctx.limits.max_bytes, size), member, ctx.budget))
+    kind = "pytorch-legacy" if scanned.legacy else "joblib" if scanned.arrays else "pickle"
+    return kind, sections
 
 
-def _pickle_format(suffix: str, imports: list[Import]) -> str:
-    joblib = suffix == ".joblib" or any((i.module, i.name) == WRAPPER for i in imports)
-    return "joblib" if joblib else "pickle"
+def _data(raw: IO[bytes], size: int, ctx: Ctx, member: str | None) -> tuple[str, list[Section]]:
+    """A file no loader reads as a pickle: searched for embedded pickles (not safetensors)."""
+    raw.seek(0)
+    kind = _data_kind(raw.read(64), ctx.name)
+    if kind == "safetensors":
+        return kind, []
+    raw.seek(0)
+    return kind, [_embedded(Source(raw, ctx.limits.max_bytes, size), member, ctx.budget)]
 
 
-def _pickles(
-    stream: IO[bytes], member: str | None, budget: Budget, joblib: bool = False
-) -> tuple[Section, bool]:
-    """Every pickle stream until the end of the data (or the raw tensors of legacy torch).
+def _data_kind(head: bytes, name: str) -> str:
+    """A name for data that is not a pickle (for reports only: it decides nothing).
 
-    `joblib` is for whole files, which `joblib.load` may read; members of zip archives and
-    `.npy` data are read by plain unpicklers.
+    Binary data of no known layout is named by its suffix (`.safetensors`, `.onnx`, `.h5`).
     """
+    if len(head) > 9 and head[8:10] == b'{"' and int.from_bytes(head[:8], "little") > 1:
+        return "safetensors"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return Path(name).suffix.lstrip(".").lower() or "data"
+    return "text"
+
+
+def _as_plain(source: Source, member: str | None, budget: Budget) -> Section:
+    """What `pickle.load` does with a joblib file: imports and unsafe opcodes count."""
+    section = streams(source, member, budget, joblib=False).section
+    problems = [problem for problem in section.problems if problem.kind != "unreadable"]
+    return Section(member, section.imports, problems)
+
+
+def streams(source: Source, member: str | None, budget: Budget, joblib: bool) -> Scanned:
+    """Every pickle stream until the end of the data (or the raw storages of legacy torch)."""
     section = Section(member, [], [])
-    count, legacy = 0, False
-    while not _unreadable(section) and not at_end(stream):
-        result = scan_stream(stream, budget, joblib)
-        section.imports.extend(result.imports)
-        section.problems.extend(result.problems)
+    count, legacy, arrays = 0, False, False
+    is_pickle = not _at_end(source, section) and source.peek(1) == b"\x80"
+    while not _stopped(section) and not _at_end(source, section):
+        result = scan_stream(source, budget, joblib)
+        section = _add(section, result)
         count += 1
+        arrays = arrays or result.arrays
+        is_pickle = is_pickle or result.complete or bool(result.imports) or _unsafe(result)
         legacy = legacy or (count == 1 and result.value == TORCH_MAGIC)
         if legacy and count == _LEGACY_TORCH_STREAMS:
             break
-    if count == 0:
+    if count == 0 and not section.problems:
         section.problems.append(Problem(0, "empty file: no pickle to read"))
-    return section, legacy
+    return Scanned(section, is_pickle or count == 0, legacy, arrays)
 
 
-def _unreadable(section: Section) -> bool:
+def _at_end(source: Source, section: Section) -> bool:
+    """Whether the data is all read (a decompression error is a problem, and an end)."""
+    try:
+        return source.at_end()
+    except Undecompressable as err:
+        section.problems.append(Problem(source.tell(), f"cannot decompress: {err}"))
+        return True
+
+
+def _add(section: Section, result: StreamResult) -> Section:
+    section.imports.extend(result.imports)
+    section.problems.extend(result.problems)
+    return section._replace(payloads=section.payloads + result.payloads)
+
+
+def _unsafe(result: StreamResult) -> bool:
+    return any(problem.kind == "unsafe" for problem in result.problems)
+
+
+def _stopped(section: Section) -> bool:
     """Whether reading stopped on a stream that could not be read to its end."""
     return any(problem.kind != "unsafe" for problem in section.problems)
 
 
-def _codec(head: bytes, suffix: str) -> str | None:
-    for magic, codec in _COMPRESSED.items():
-        if head.startswith(magic):
-            return codec
-    zlib_header = len(head) > 1 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0
-    return "zlib" if zlib_header and suffix in PICKLE_SUFFIXES else None
+def _embedded(source: Source, member: str | None, budget: Budget) -> Section:
+    """Pickle streams that import, hidden in data no loader reads as a pickle from byte 0."""
+    section = Section(member, [], [])
+    try:
+        while len(section.problems) < _MAX_EMBEDDED and not source.at_end():
+            budget.check(0)
+            base, window = source.tell(), source.peek(_WINDOW * 2)
+            end = _WINDOW if len(window) == _WINDOW * 2 else len(window)
+            for match in _EMBEDDED.finditer(window, 0, end):
+                _probe(window[match.start() :], base + match.start(), section, budget)
+            source.skip(end)
+    except (LimitExceeded, OverBudget) as err:
+        section.problems.append(Problem(source.tell(), str(err), "limit"))
+    return section
+
+
+def _probe(data: bytes, offset: int, section: Section, budget: Budget) -> None:
+    """Scan one candidate stream; a finding when it imports anything (random data can hold a
+    stray EXT or STACK_GLOBAL; only a named import is a real embedded pickle)."""
+    probe = Budget(10_000, budget.seconds)
+    result = scan_stream(Source(io.BytesIO(data), len(data), len(data)), probe)
+    if result.imports:
+        names = ", ".join(f"{item.module}.{item.name}" for item in result.imports)
+        message = f"pickle-like bytes at byte {offset} would import {names}: not a known format"
+        section.problems.append(Problem(offset, message))
 
 
 def _compressed(
-    stream: IO[bytes], codec: str, suffix: str, limits: Limits
+    raw: IO[bytes], codec: str, ctx: Ctx, member: str | None
 ) -> tuple[str, list[Section]]:
+    raw.seek(0)
+    with decompressing(raw, codec) as unpacked:
+        kind, sections = _plain_stream(unpacked, ctx, member)
+    if kind == "joblib":  # read again as `pickle.load` reads it
+        raw.seek(0)
+        with decompressing(raw, codec) as unpacked:
+            sections.append(_as_plain(Source(unpacked, ctx.limits.max_bytes), member, ctx.budget))
+    return (f"{kind}+{codec}" if kind != "data" else codec), sections
+
+
+def _plain_stream(unpacked: IO[bytes], ctx: Ctx, member: str | None) -> tuple[str, list[Section]]:
+    """A decompressed stream, read twice (joblib, then plain) when it holds joblib arrays."""
+    scanned = streams(Source(unpacked, ctx.limits.max_bytes), member, ctx.budget, joblib=True)
+    if not scanned.pickle:
+        broken = [item for item in scanned.section.problems if "decompress" in item.message]
+        return "data", [Section(member, [], broken)]  # joblib fails before anything runs
+    return ("joblib" if scanned.arrays else "pickle"), [scanned.section]
+
+
+def _is_tar(raw: IO[bytes]) -> bool:
     try:
-        data = _decompress(stream, codec, limits.max_bytes + 1)
-    except (OSError, EOFError, zlib.error, lzma.LZMAError) as err:
-        return codec, [Section(None, [], [Problem(0, f"cannot decompress ({codec}): {err}")])]
-    large = _too_large(len(data), limits, None)
-    if large:
-        return codec, [large]
-    kind, sections = _pickle_file(io.BytesIO(data), suffix, limits, len(data))
-    return f"{kind}+{codec}", sections
+        with tarfile.open(fileobj=raw, mode="r:"):
+            return True
+    except tarfile.TarError:
+        return False  # not a tar archive: PyTorch falls back to reading a pickle too
+    finally:
+        raw.seek(0)
 
 
-def _decompress(stream: IO[bytes], codec: str, limit: int) -> bytes:
-    if codec == "zlib":
-        return zlib.decompressobj().decompress(stream.read(), limit)
-    if codec == "gzip":
-        with gzip.GzipFile(fileobj=stream) as unpacked:
-            return unpacked.read(limit)
-    if codec == "bz2":
-        with bz2.BZ2File(stream) as unpacked_bz2:
-            return unpacked_bz2.read(limit)
-    with lzma.LZMAFile(stream) as unpacked_xz:
-        return unpacked_xz.read(limit)
+def _tar(raw: IO[bytes], ctx: Ctx) -> tuple[str, list[Section]]:
+    """Every regular member of a tar archive, by its content (PyTorch's legacy tar format)."""
+    sections: list[Section] = []
+    with tarfile.open(fileobj=raw, mode="r:") as archive:
+        for info in archive.getmembers()[: ctx.limits.max_findings]:
+            unpacked = archive.extractfile(info) if info.isfile() else None
+            if unpacked is not None:
+                data = io.BytesIO(unpacked.read(ctx.limits.max_bytes + 1))
+                sections += identify(
+                    data, len(data.getvalue()), ctx._replace(name=info.name), info.name
+                )[1]
+    return "tar", sections
 
 
-def _zip(stream: IO[bytes], limits: Limits) -> tuple[str, list[Section]]:
+def _zip(raw: IO[bytes], size: int, ctx: Ctx) -> tuple[str, list[Section]]:
     try:
-        with zipfile.ZipFile(stream) as archive:
-            return _zip_kind(archive), _zip_sections(archive, limits)
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as err:
-        return "zip", [Section(None, [], [Problem(0, f"not a readable zip archive: {err}")])]
+        with zipfile.ZipFile(raw) as archive:
+            wrong = zipcheck.anomalies(raw, size, archive)
+            if not wrong:
+                return _zip_kind(archive), _zip_sections(archive, ctx)
+            refused = _refusal(None, f"zip archive not as its writers write it: {wrong[0]}")
+            return _zip_kind(archive), [refused, *_readable_members(archive, ctx)]
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as err:
+        return "zip", [_refusal(None, f"not a readable zip archive: {err}")]
+
+
+def _readable_members(archive: zipfile.ZipFile, ctx: Ctx) -> list[Section]:
+    """The members of a refused archive, as far as Python's zipfile reads them (numpy does)."""
+    try:
+        return _zip_sections(archive, ctx)
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, RuntimeError, ValueError) as err:
+        return [_refusal(None, f"the members cannot all be read: {err}")]
+    except NotImplementedError as err:
+        return [_refusal(None, f"the members cannot all be read: {err}")]
 
 
 def _zip_kind(archive: zipfile.ZipFile) -> str:
-    names = archive.namelist()
+    names = [name.casefold() for name in archive.namelist()]
     if any(name == "data.pkl" or name.endswith("/data.pkl") for name in names):
         return "pytorch"
     return "npz" if any(name.endswith(".npy") for name in names) else "zip"
 
 
-def _zip_sections(archive: zipfile.ZipFile, limits: Limits) -> list[Section]:
+def _zip_sections(archive: zipfile.ZipFile, ctx: Ctx) -> list[Section]:
+    """Every member, by its content: numpy opens any member, PyTorch matches names loosely."""
     sections = []
-    budget = Budget(limits.max_opcodes)
     for info in archive.infolist():
-        if not info.filename.endswith((".pkl", ".npy")):
+        if info.file_size > ctx.limits.max_bytes:
+            limit = ctx.limits.max_bytes
+            message = f"{info.file_size} bytes of pickle data is over max-bytes ({limit}): not read"
+            sections.append(Section(info.filename, [], [Problem(0, message, "limit")]))
             continue
-        large = _too_large(info.file_size, limits, info.filename)
-        if large:
-            sections.append(large)
-            continue
-        data = io.BytesIO(archive.read(info))
-        if info.filename.endswith(".npy"):
-            sections.append(_npy(data, info.filename, budget))
-        else:
-            sections.append(_pickles(data, info.filename, budget)[0])
+        named = ctx._replace(name=info.filename)
+        with archive.open(info) as member:  # streamed: a deflated member is never held whole
+            sections += identify(member, info.file_size, named, info.filename)[1]
     return sections
 
 
-def _npy(stream: IO[bytes], member: str | None, budget: Budget) -> Section:
-    """A `.npy` array: only an object dtype stores a pickle (right after the header)."""
+def _npy(source: Source, member: str | None, budget: Budget) -> Section:
+    """A `.npy` array: numpy unpickles the data after the header unless the dtype is plain."""
     try:
-        descr = _npy_descr(stream)
-    except (ValueError, SyntaxError, struct.error, MemoryError) as err:
-        return Section(member, [], [Problem(0, f"unreadable .npy header: {err}")])
-    if not _has_object(descr):
+        descr = npy.read_header(source)
+    except (npy.NpyHeaderError, ValueError) as err:
+        return _refusal(member, f"unreadable .npy header: {err}")
+    if npy.is_plain(descr):
         return Section(member, [], [])
-    return _pickles(stream, member, budget)[0]
-
-
-def _npy_descr(stream: IO[bytes]) -> object:
-    """The `descr` of a .npy header; leaves the stream at the start of the data."""
-    major = stream.read(8)[6]
-    size_format = "<H" if major == 1 else "<I"
-    (length,) = struct.unpack(size_format, stream.read(struct.calcsize(size_format)))
-    if length > 1024 * 1024:
-        raise ValueError("header longer than 1 MiB")
-    header = ast.literal_eval(stream.read(length).decode("latin-1"))
-    if not isinstance(header, dict) or "descr" not in header:
-        raise ValueError("header has no 'descr'")
-    return header["descr"]
-
-
-def _has_object(descr: object) -> bool:
-    """Whether a numpy array description contains an object (pickled) field."""
-    if isinstance(descr, str):
-        return descr.lstrip("<>|=").startswith("O")
-    if isinstance(descr, list):
-        return any(
-            isinstance(field, tuple) and len(field) > 1 and _has_object(field[1]) for field in descr
-        )
-    return True
+    return streams(source, member, budget, joblib=False).section

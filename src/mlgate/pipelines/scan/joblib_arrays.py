@@ -29,7 +29,7 @@ class ArrayLayout(NamedTuple):
     """How the array data follows the wrapper in the file."""
 
     nested_pickle: bool
-    alignment: int = 0
+    alignment: int | None = None
     nbytes: int = 0
 
 
@@ -48,17 +48,20 @@ def array_layout(state: object) -> ArrayLayout | str:
     return ArrayLayout(False, alignment, math.prod(shape) * itemsize)
 
 
-def _wrapper_fields(state: object) -> tuple[Obj, tuple[int, ...], int] | str:
-    """(dtype, shape, alignment) of a wrapper state, or why they cannot be read."""
+def _wrapper_fields(state: object) -> tuple[Obj, tuple[int, ...], int | None] | str:
+    """(dtype, shape, alignment) of a wrapper state, or why they cannot be read.
+
+    joblib pads whenever the attribute exists (`getattr(..., None) is not None`), even for 0.
+    """
     if not isinstance(state, dict):
         return "the wrapper state is not a dict"
     dtype, shape = state.get("dtype"), state.get("shape")
-    alignment = state.get("numpy_array_alignment_bytes") or 0
+    alignment = state.get("numpy_array_alignment_bytes")
     if not isinstance(dtype, Obj):
         return "the wrapper has no readable dtype"
     if not isinstance(shape, tuple) or not all(_size(item) for item in shape):
         return "the wrapper shape is not a tuple of integers"
-    if not _size(alignment) or alignment > 255:
+    if alignment is not None and (not _size(alignment) or alignment > 255):
         return "the wrapper alignment is not a small integer"
     return dtype, shape, alignment
 

@@ -1,4 +1,4 @@
-"""A symbolic pickle machine: reads opcodes with `pickletools.genops`, never unpickles.
+"""A symbolic pickle machine: reads opcodes as `pickletools.genops` does, never unpickles.
 
 It mirrors CPython's unpickler stack, mark stack and memo exactly, but its values are inert:
 literals, tuples, lists and dicts of literals, `Global(module, name)` for imports, `Obj` for
@@ -11,13 +11,15 @@ writes between the opcodes of its pickles.
 from __future__ import annotations
 
 import _compat_pickle
-import pickletools
+import time
 import warnings
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import IO, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from mlgate.pipelines.scan.joblib_arrays import ArrayLayout, array_layout
+from mlgate.pipelines.scan.reader import read_ops
+from mlgate.pipelines.scan.source import LimitExceeded, Source, Undecompressable
 from mlgate.pipelines.scan.values import UNKNOWN, Global, Obj
 
 
@@ -43,10 +45,18 @@ class StreamResult(NamedTuple):
     imports: list[Import]
     problems: list[Problem]
     value: object
+    complete: bool = False
+    arrays: bool = False
+    payloads: tuple[tuple[int, bytes], ...] = ()
 
 
 #: The class joblib pickles in place of each numpy array (compares equal to its `Global`).
 WRAPPER = ("joblib.numpy_pickle", "NumpyArrayWrapper")
+#: Loads a tensor's storage with `torch.load`: the payload is scanned, never trusted.
+LOAD_FROM_BYTES = ("torch.storage", "_load_from_bytes")
+_STRING_CLASSES = frozenset({("builtins", "str"), ("numpy", "str_")})
+_RECONSTRUCTOR = ("copyreg", "_reconstructor")
+_OBJECT = ("builtins", "object")
 _FACTORIES = frozenset(
     {("copyreg", "_reconstructor"), ("copyreg", "__newobj__"), ("copyreg", "__newobj_ex__")}
 )
@@ -60,15 +70,35 @@ class TooManyOpcodes(Exception):
     """The opcode budget of the file is spent."""
 
 
-class Budget:
-    """Opcodes left to read in one file (shared by all its streams)."""
+class OverBudget(Exception):
+    """The time or memory budget of the file is spent."""
 
-    def __init__(self, opcodes: int) -> None:
+
+#: Values the machine may hold at once (stack, memo and marks): about 150 bytes each.
+MAX_VALUES = 4_000_000
+#: Opcodes between two checks of the clock and of the values held.
+_CHECK_EVERY = 4096
+
+
+class Budget:
+    """Opcodes, seconds and values left for one file (shared by all its streams)."""
+
+    def __init__(self, opcodes: int, seconds: float = 20.0, values: int = MAX_VALUES) -> None:
         self.limit = opcodes
         self.left = opcodes
+        self.seconds = seconds
+        self.deadline = time.monotonic() + seconds
+        self.values = values
+
+    def check(self, held: int) -> None:
+        """Raise OverBudget when the file took too long or holds too many values."""
+        if time.monotonic() > self.deadline:
+            raise OverBudget(f"scanning took more than {self.seconds:g} s: not read to its end")
+        if held > self.values:
+            raise OverBudget(f"the pickle holds more than {self.values} values at once")
 
 
-def scan_stream(stream: IO[bytes], budget: Budget, joblib: bool = False) -> StreamResult:
+def scan_stream(stream: Source, budget: Budget, joblib: bool = False) -> StreamResult:
     """Read one pickle stream from the current position of `stream` up to its STOP.
 
     With `joblib`, the array data joblib writes after each `NumpyArrayWrapper` is stepped over
@@ -80,7 +110,14 @@ def scan_stream(stream: IO[bytes], budget: Budget, joblib: bool = False) -> Stre
         # pickletools warns about odd escapes in crafted string opcodes: data, not mlgate's news
         warnings.simplefilter("ignore", DeprecationWarning)
         execute(machine)
-    return StreamResult(machine.imports, machine.problems, machine.value)
+    return StreamResult(
+        machine.imports,
+        machine.problems,
+        machine.value,
+        machine.done,
+        machine.arrays,
+        tuple(machine.payloads),
+    )
 
 
 def execute(machine: Machine) -> None:
@@ -90,22 +127,17 @@ def execute(machine: Machine) -> None:
     except TooManyOpcodes:
         message = f"more than {machine.budget.limit} opcodes: raise max-opcodes to read it all"
         machine.problem(message, "limit")
+    except (OverBudget, LimitExceeded) as err:
+        machine.problem(f"{err}", "limit")
     except Malformed as err:
         machine.problem(f"malformed pickle: {err}")
+    except Undecompressable as err:
+        machine.problem(f"cannot decompress: {err}")
     except ValueError as err:
         machine.problem(_describe(err))
     except (MemoryError, OverflowError):
         # A length field asked genops to read more than memory holds: the value is crafted.
         machine.problem("malformed pickle: a length field is larger than any real data")
-
-
-def at_end(stream: IO[bytes]) -> bool:
-    """Whether nothing follows the current position of `stream`."""
-    position = stream.tell()
-    if stream.read(1):
-        stream.seek(position)
-        return False
-    return True
 
 
 def _describe(err: ValueError) -> str:
@@ -118,7 +150,7 @@ def _describe(err: ValueError) -> str:
 class Machine:
     """The unpickler's state, with inert values."""
 
-    def __init__(self, stream: IO[bytes], budget: Budget, joblib: bool = False) -> None:
+    def __init__(self, stream: Source, budget: Budget, joblib: bool = False) -> None:
         self.stream = stream
         self.budget = budget
         self.joblib = joblib
@@ -131,17 +163,22 @@ class Machine:
         self.problems: list[Problem] = []
         self.value: object = UNKNOWN
         self.array: Obj | None = None
+        self.frame_end = 0
+        self.arrays = False
+        self.payloads: list[tuple[int, bytes]] = []
         self.done = False
 
     def run(self) -> None:
         """Execute opcodes until STOP."""
         budget = self.budget
-        for opcode, arg, offset in pickletools.genops(self.stream):
+        for name, arg, offset in read_ops(self.stream):
             if budget.left <= 0:
                 raise TooManyOpcodes
             budget.left -= 1
-            self.offset = offset or 0  # a seekable stream always gives the offset
-            HANDLERS[opcode.name](self, arg)
+            if not budget.left % _CHECK_EVERY:
+                budget.check(len(self.stack) + len(self.memo) + len(self.metastack))
+            self.offset = offset
+            HANDLERS[name](self, arg)
             if self.array is not None:
                 self._read_array(self.array)
             if self.done:
@@ -151,6 +188,12 @@ class Machine:
     def _read_array(self, wrapper: Obj) -> None:
         """Step over the array joblib writes right after a NumpyArrayWrapper is built."""
         self.array = None
+        self.arrays = True
+        if wrapper.init:
+            raise Malformed(f"joblib array at {self.offset}: the wrapper is built by a call")
+        if self.stream.tell() < self.frame_end:
+            # joblib reads the array from the file, after the frame the opcodes come from
+            raise Malformed(f"joblib array at {self.offset}: the wrapper ends inside a FRAME")
         layout = array_layout(wrapper.state)
         if isinstance(layout, str):
             raise Malformed(f"joblib array at {self.offset}: {layout}")
@@ -163,14 +206,25 @@ class Machine:
         self._skip_raw(layout)
 
     def _skip_raw(self, layout: ArrayLayout) -> None:
-        """joblib's padding (one length byte, then that many 0xff) and the array bytes."""
-        if layout.alignment:
-            length = self.stream.read(1)
-            if not length or not 1 <= length[0] <= layout.alignment:
-                raise Malformed(f"joblib array at {self.offset} has no valid padding length")
-            if self.stream.read(length[0]) != b"\xff" * length[0]:
-                raise Malformed(f"joblib array at {self.offset} has padding joblib never writes")
-        self.stream.seek(layout.nbytes, 1)
+        """joblib's padding (one length byte, then that many 0xff) and the array bytes.
+
+        joblib reads the length byte whenever the wrapper has an alignment attribute, even 0,
+        and skips that many bytes whatever they are: odd padding is reported and read on.
+        """
+        if layout.alignment is not None:
+            self._padding(layout.alignment, f"joblib array at {self.offset}")
+        self.stream.skip(layout.nbytes)
+
+    def _padding(self, alignment: int, where: str) -> None:
+        length = self.stream.read(1)
+        if not length:
+            raise Malformed(f"{where} has no padding length")
+        valid = 1 <= length[0] <= max(alignment, 1)
+        if not valid:
+            self.problem(f"{where} has no valid padding length", "unsafe")
+        padding = self.stream.read(length[0])
+        if valid and padding != b"\xff" * length[0]:
+            self.problem(f"{where} has padding joblib never writes", "unsafe")
 
     def problem(self, message: str, kind: str = "unreadable") -> None:
         """Record a problem at the current opcode."""
@@ -305,13 +359,8 @@ def _set_items(machine: Machine, target: object, items: list[object]) -> None:
 
 
 def _hashable(value: object) -> bool:
-    if type(value) is str:
-        return True
-    try:
-        hash(value)
-    except TypeError:
-        return False  # a list or dict as a key: CPython refuses it too, the data is irrelevant
-    return True
+    """Keys the machine keeps: flat constants (hashing a nested tuple recurses in C)."""
+    return type(value) in (str, int, bytes, float, bool) or value is None
 
 
 def _append(machine: Machine, arg: Any) -> None:
@@ -371,20 +420,23 @@ def _extension(machine: Machine, arg: Any) -> None:
     machine.push(UNKNOWN)
 
 
-def _split_pair(machine: Machine, arg: str) -> tuple[str, str]:
-    parts = arg.split(" ")
-    if len(parts) != 2:
-        raise Malformed(f"import name {arg!r} is not 'module name'")
-    return parts[0], parts[1]
+def _imported(machine: Machine, arg: tuple[str, str]) -> Global:
+    """The import of GLOBAL or INST; the module is imported even if the name is then missing."""
+    module, name = arg
+    if not all(part.isidentifier() for part in module.split(".")):
+        raise Malformed(f"import of {module!r}, which is not a module name")
+    return machine.record(module, name)
 
 
-def _global(machine: Machine, arg: str) -> None:
-    machine.push(machine.record(*_split_pair(machine, arg)))
+def _global(machine: Machine, arg: tuple[str, str]) -> None:
+    machine.push(_imported(machine, arg))
 
 
-def _inst(machine: Machine, arg: str) -> None:
-    cls = machine.record(*_split_pair(machine, arg))
-    machine.push(Obj(cls, tuple(machine.pop_mark())))
+def _inst(machine: Machine, arg: tuple[str, str]) -> None:
+    cls = _imported(machine, arg)
+    args = tuple(machine.pop_mark())
+    _check_call(machine, cls, args)
+    machine.push(Obj(cls, args, init=bool(args)))
 
 
 def _stack_global(machine: Machine, arg: Any) -> None:
@@ -393,22 +445,52 @@ def _stack_global(machine: Machine, arg: Any) -> None:
     if isinstance(module, str) and isinstance(name, str):
         machine.push(machine.record(module, name))
         return
+    if not (_maybe_str(module) and _maybe_str(name)):
+        raise Malformed("STACK_GLOBAL on a value that is not a string")  # CPython refuses it
     message = "STACK_GLOBAL imports a name that is not a constant string: not checkable"
     machine.problem(message, "unsafe")
     machine.push(UNKNOWN)
 
 
+def _maybe_str(value: object) -> bool:
+    """Whether a value could be a string when really unpickled (a call's result could be).
+
+    An instance made by NEWOBJ is one of its class, a string only for a string class.
+    """
+    if isinstance(value, Obj) and not value.init and isinstance(value.cls, Global):
+        return value.cls in _STRING_CLASSES
+    return value is UNKNOWN or isinstance(value, str | Obj)
+
+
 def _reduce(machine: Machine, arg: Any) -> None:
     args = machine.pop()
     func = machine.pop()
+    init = True
+    _check_call(machine, func, args)
     if isinstance(func, Global) and func in _FACTORIES and isinstance(args, tuple) and args:
-        func = args[0]  # copyreg builds an instance of its first argument
-    machine.push(Obj(func, args))
+        # copyreg builds an instance of its first argument; only `_reconstructor` with a base
+        # other than `object` calls a constructor
+        init = func == _RECONSTRUCTOR and (len(args) < 2 or args[1] != _OBJECT)
+        func = args[0]
+    machine.push(Obj(func, args, init))
+
+
+def _check_call(machine: Machine, func: object, args: object) -> None:
+    """`torch.storage._load_from_bytes(data)` runs `torch.load` on `data`: the bytes must be
+    a constant, kept to be scanned as a file of their own (a tensor pickled without torch.save).
+    """
+    if func != LOAD_FROM_BYTES:
+        return
+    if isinstance(args, tuple) and len(args) == 1 and isinstance(args[0], bytes):
+        machine.payloads.append((machine.offset, args[0]))
+        return
+    message = "torch.storage._load_from_bytes on data that is not constant bytes up to 1 MiB"
+    machine.problem(f"{message}: not checkable", "unsafe")
 
 
 def _newobj(machine: Machine, arg: Any) -> None:
     args = machine.pop()
-    machine.push(Obj(machine.pop(), args))
+    machine.push(Obj(machine.pop(), args, init=False))
 
 
 def _newobj_ex(machine: Machine, arg: Any) -> None:
@@ -420,16 +502,31 @@ def _obj(machine: Machine, arg: Any) -> None:
     items = machine.pop_mark()
     if not items:
         raise Malformed("OBJ without a class")
-    machine.push(Obj(items[0], tuple(items[1:])))
+    _check_call(machine, items[0], tuple(items[1:]))
+    machine.push(Obj(items[0], tuple(items[1:]), init=len(items) > 1))
 
 
 def _build(machine: Machine, arg: Any) -> None:
     state = machine.pop()
     target = machine.peek()
     if machine.joblib and isinstance(target, Obj):
-        target.state = state
+        target.state = _merged(target.state, state)
         if target.cls == WRAPPER:
             machine.array = target
+
+
+def _merged(old: object, state: object) -> object:
+    """An object's attributes after BUILD: a dict (or `(dict, slotdict)`) updates them.
+
+    Any other state goes to `__setstate__` (a dtype's tuple, for one) and is kept as it is.
+    """
+    parts: tuple[object, ...] = state if isinstance(state, tuple) and len(state) == 2 else (state,)
+    if not all(isinstance(part, dict) or (len(parts) == 2 and part is None) for part in parts):
+        return state
+    merged = dict(old) if isinstance(old, dict) else {}
+    for part in parts:
+        merged.update(part or {})  # type: ignore[call-overload]
+    return merged
 
 
 def _replace_top(machine: Machine, arg: Any) -> None:
@@ -441,8 +538,9 @@ def _proto(machine: Machine, arg: int) -> None:
     machine.proto = arg
 
 
-def _nothing(machine: Machine, arg: Any) -> None:
-    """FRAME only announces a length: the opcodes inside it are read one by one anyway."""
+def _frame(machine: Machine, arg: int) -> None:
+    """FRAME announces a length: the opcodes inside it are read one by one anyway."""
+    machine.frame_end = machine.stream.tell() + arg
 
 
 def _stop(machine: Machine, arg: Any) -> None:
@@ -519,7 +617,7 @@ HANDLERS: Mapping[str, Handler] = MappingProxyType(
         "OBJ": _obj,
         "BUILD": _build,
         "PROTO": _proto,
-        "FRAME": _nothing,
+        "FRAME": _frame,
         "STOP": _stop,
     }
 )

@@ -15,11 +15,12 @@ class Global(NamedTuple):
 class Obj:
     """An object the pickle would build: its class (when known), arguments and state."""
 
-    __slots__ = ("args", "cls", "state")
+    __slots__ = ("args", "cls", "init", "state")
 
-    def __init__(self, cls: object, args: object) -> None:
+    def __init__(self, cls: object, args: object, init: bool = True) -> None:
         self.cls = cls
         self.args = args
+        self.init = init  # whether building it calls the class (`__init__` runs)
         self.state: object = None
 
 
