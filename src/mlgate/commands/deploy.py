@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mlgate import release
 from mlgate.pipelines.runtime import exit_on_term
-from mlgate.pipelines.stage import Effects
+from mlgate.pipelines.stage import Effects, Say, quiet
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,6 +21,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--env", required=True, help="environment name")
     parser.add_argument("--by", help="who deploys (default: $GITHUB_ACTOR or $USER)")
     parser.add_argument("--config", type=Path, help="pyproject.toml to read")
+    add_progress_arguments(parser)
+
+
+def add_progress_arguments(parser: argparse.ArgumentParser) -> None:
+    """-q/-v: a line on stderr per stage and check as it finishes (by default on a terminal)."""
+    loud = parser.add_mutually_exclusive_group()
+    loud.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress lines, only the result"
+    )
+    loud.add_argument(
+        "-v", "--verbose", action="store_true",
+        help="a progress line per stage and check even when stderr is not a terminal",
+    )  # fmt: skip
+
+
+def progress(message: str) -> None:
+    """One progress line on stderr, at once."""
+    print(f"mlgate: {message}", file=sys.stderr, flush=True)
+
+
+def _progress(args: argparse.Namespace) -> Say:
+    if args.quiet or not (args.verbose or sys.stderr.isatty()):
+        return quiet
+    return progress
 
 
 def warn(message: str) -> None:
@@ -30,7 +54,8 @@ def warn(message: str) -> None:
 
 def settings(args: argparse.Namespace) -> release.Settings:
     """The release settings of a deploy or rollback command line."""
-    return release.settings(args.env, args.config, args.by, os.environ, Effects(warn=warn))
+    effects = Effects(warn=warn, progress=_progress(args))
+    return release.settings(args.env, args.config, args.by, os.environ, effects)
 
 
 def _said(done: release.Deployed, env: str) -> str:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from mlgate import release
-from mlgate.commands.deploy import settings, terminated_as_exit
+from mlgate.commands.deploy import add_progress_arguments, settings, terminated_as_exit
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--by", help="who rolls back (default: $GITHUB_ACTOR or $USER)")
     parser.add_argument("--config", type=Path, help="pyproject.toml to read")
+    add_progress_arguments(parser)
 
 
 def _roll_back(args: argparse.Namespace) -> release.Restored | None:

@@ -44,6 +44,7 @@ class Stage(NamedTuple):
     by: str
     pause: Pause
     warn: Say = quiet
+    progress: Say = quiet
 
 
 class Effects(NamedTuple):
@@ -55,11 +56,41 @@ class Effects(NamedTuple):
     target: Target | None = None
     pause: Pause | None = None
     warn: Say = quiet
+    progress: Say = quiet
 
 
 def record(stage: Stage, kind: str, digest: str, data: Mapping[str, Any]) -> Entry:
-    """Append an entry by the stage's actor, stamped with the stage's clock."""
-    return append(stage.ledger, Record(kind, stage.by, digest, data), stamp(stage.clock.now()))
+    """Append an entry by the stage's actor, stamped with the stage's clock, then tell
+    `stage.progress` what it says (each stage and check as it finishes)."""
+    entry = append(stage.ledger, Record(kind, stage.by, digest, data), stamp(stage.clock.now()))
+    stage.progress(describe(entry))
+    return entry
+
+
+def _pairs(values: Mapping[str, Any]) -> str:
+    return ", ".join(f"{name}={value}" for name, value in values.items())
+
+
+def _check_line(data: Mapping[str, Any]) -> str:
+    """`candidate latency passed: p95_seconds=0.004, requests=20 (limit max_p95_seconds=1.0)`."""
+    verdict = "passed" if data.get("passed") else "FAILED"
+    line = f"{data.get('phase')} {data.get('check')} {verdict}: {_pairs(data.get('measured', {}))}"
+    return f"{line} (limit {_pairs(data.get('threshold', {}))})"
+
+
+def describe(entry: Entry) -> str:
+    """One line for a ledger entry as it is written (the deploy's progress on a terminal)."""
+    kind, data = entry.kind, entry.data
+    short = entry.digest.removeprefix("sha256:")[:12]
+    if kind == "verify":
+        return _check_line(data)
+    words = {
+        "deploy-start": f"{data.get('type', 'deploy')} #{entry.seq} of {short} started",
+        "intent": f"about to switch traffic to {short}",
+        "promote": f"traffic switched to {short}",
+        "deploy-end": f"#{data.get('deployment', '?')} ended: {data.get('outcome', '')}",
+    }
+    return words.get(kind, f"{kind} {short}".strip())
 
 
 def pause_hook(environ: Mapping[str, str]) -> Pause:
@@ -114,7 +145,8 @@ def open_stage(settings: Settings, package: str = "") -> Stage:
     target = effects.target or make_target(env, places, processes, clock)
     pause = effects.pause or pause_hook(settings.environ)
     who = actor(settings.by, settings.environ)
-    return Stage(env, settings.config.ledger(env.name), target, clock, who, pause, effects.warn)
+    ledger = settings.config.ledger(env.name)
+    return Stage(env, ledger, target, clock, who, pause, effects.warn, effects.progress)
 
 
 def holder(stage: Stage, command: str) -> Holder:
