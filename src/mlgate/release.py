@@ -40,6 +40,7 @@ from mlgate.pipelines.ledger import (
     Entry,
     Record,
     read_entries,
+    refuse_stripped,
     signed_by_writer,
     verify_chain,
 )
@@ -349,6 +350,7 @@ def seal_ledger(settings: Settings) -> Entry | None:
             f"mlgate ledger seal signs with the ledger key: set {variable} to it first"
         )
     entries = verify_chain(stage.ledger, sealing=True).entries
+    refuse_stripped(stage.ledger, entries)
     if not entries or signed_by_writer(stage.ledger, entries[-1]):
         return None
     # verify_chain refuses an unsigned entry after a signed one: none of them is signed

@@ -4,8 +4,8 @@
 entry for the package digest with its expiry. Before a deploy, `missing` counts the approvals
 that are still valid under the policy as it is now: for this digest, not expired, by someone on
 the approvers list (when there is one), by the package's builder only when self-approval is
-allowed, each person once. A package with a different digest (rebuilt, changed, tampered) has
-no approvals at all.
+allowed, each person and each key once. A package with a different digest (rebuilt, changed,
+tampered) has no approvals at all.
 """
 
 from __future__ import annotations
@@ -108,14 +108,15 @@ def _valid(policy: ApprovalPolicy, approval: Approval, builder: str, now: dateti
 def missing(env: Environment, approvals: Sequence[Approval], builder: str, now: datetime) -> str:
     """What is missing before `env` may receive the package ("" when nothing is).
 
-    Each person counts once: a signed approval is its key (one key under two names is one
-    approver), an unsigned one its name.
+    Each person counts once and each key counts once: the count is the smaller of the distinct
+    approvers and the distinct keys (an unsigned approval's key is its name), so one key under
+    two names is one approval and so is one approver signing with two keys.
     """
     policy = env.approval
     if not policy.required:
         return ""
     good = [a for a in approvals if _valid(policy, a, builder, now)]
-    counted = len({a.key or a.by for a in good})
+    counted = min(len({a.by for a in good}), len({a.key or a.by for a in good}))
     if counted >= policy.min_approvals:
         return ""
     return _lacking(policy, approvals, good, counted, now)

@@ -5,6 +5,7 @@
     signed = false                      # true: writing needs the key in MLGATE_LEDGER_KEY
     allowed-signers = ".mlgate/allowed_signers"   # approvers' public SSH keys (ssh-keygen -Y)
     ssh-signed = false                  # true: entries signed with MLGATE_LEDGER_SSH_KEY
+    writers = ["ci"]                    # principals whose keys sign the ledger (not approvers)
 
     [tool.mlgate.environments.production]
     target = "local"                    # or a table: {kind = "command", deploy = [...], ...}
@@ -130,6 +131,7 @@ class ReleaseConfig:
     allowed_signers: Path | None = None
     ledger_ssh_key: Path | None = None
     ledger_ssh_signed: bool = False
+    ledger_writers: tuple[str, ...] = ()
 
     def ledger(self, name: str) -> Ledger:
         """The ledger of environment `name`, with the keys that sign it."""
@@ -137,7 +139,7 @@ class ReleaseConfig:
         if self.allowed_signers is None:
             return plain
         key = self.ledger_ssh_key if self.ledger_ssh_signed else None
-        ssh = SshKeys(self.allowed_signers, key, self.ledger_ssh_signed)
+        ssh = SshKeys(self.allowed_signers, key, self.ledger_ssh_signed, self.ledger_writers)
         return plain._replace(ssh=ssh)
 
     def environment(self, name: str) -> Environment:
@@ -247,7 +249,13 @@ _VERIFY: _Spec = {
     "smoke": _bool,
     "timeout": duration,
 }
-_LEDGER: _Spec = {"allowed-signers": _text, "path": _text, "signed": _bool, "ssh-signed": _bool}
+_LEDGER: _Spec = {
+    "allowed-signers": _text,
+    "path": _text,
+    "signed": _bool,
+    "ssh-signed": _bool,
+    "writers": _names,
+}
 _MIN_KEY = 32
 _LOCAL: _Spec = {
     "env": _passthrough,
@@ -369,10 +377,8 @@ def load_release_config(raw: RawConfig, environ: Mapping[str, str]) -> ReleaseCo
     envs = {name: _environment(name, table, raw, state_root) for name, table in tables.items()}
     signers = ledger.get("allowed_signers")
     _check_signers(envs, signers, ledger.get("ssh_signed", False))
-    ssh_key = environ.get("MLGATE_LEDGER_SSH_KEY", "").strip()
     return ReleaseConfig(
-        ledger_ssh_key=Path(ssh_key) if ssh_key else None,
-        ledger_ssh_signed=ledger.get("ssh_signed", False),
+        **_ssh_fields(envs, ledger, environ),
         root=raw.root,
         ledger_dir=raw.root / ledger_dir,
         environments=envs,
@@ -396,6 +402,39 @@ def _check_signers(envs: Mapping[str, Environment], signers: str | None, ssh: bo
             "[tool.mlgate.ledger] allowed-signers, the path of the allowed_signers file that "
             "lists each approver's public SSH key"
         )
+
+
+def _ssh_fields(
+    envs: Mapping[str, Environment], ledger: Mapping[str, Any], environ: Mapping[str, str]
+) -> dict[str, Any]:
+    """The SSH signing of the ledger: who writes it, with which key, and whether it must."""
+    ssh = bool(ledger.get("ssh_signed", False))
+    key = environ.get("MLGATE_LEDGER_SSH_KEY", "").strip()
+    return {
+        "ledger_writers": _writers(envs, ledger.get("writers", ()), ssh),
+        "ledger_ssh_key": Path(key) if key else None,
+        "ledger_ssh_signed": ssh,
+    }
+
+
+def _writers(
+    envs: Mapping[str, Environment], writers: tuple[str, ...], ssh: bool
+) -> tuple[str, ...]:
+    """The principals that sign an SSH-signed ledger: named, and none of them an approver."""
+    if ssh and not writers:
+        raise ConfigError(
+            "[tool.mlgate.ledger]: ssh-signed = true needs writers, the allowed_signers "
+            'principals whose keys sign the ledger (e.g. writers = ["ci"]); approvers\' keys '
+            "must not sign it"
+        )
+    for name, env in sorted(envs.items()):
+        both = sorted(set(writers) & set(env.approval.approvers))
+        if both:
+            raise ConfigError(
+                f"[tool.mlgate.ledger] writers: {both[0]!r} is also an approver of {name!r}; "
+                "a ledger writer could then rewrite approvals: give the ledger its own key"
+            )
+    return writers
 
 
 def ledger_key(environ: Mapping[str, str]) -> bytes | None:

@@ -55,14 +55,14 @@ def _allowed(allowed: Path) -> Path:
     return allowed.resolve()
 
 
-def principal(allowed: Path, namespace: str, signature: str) -> str:
-    """The first principal `allowed` lists for the key that made `signature` ("" if none)."""
+def principals(allowed: Path, namespace: str, signature: str) -> list[str]:
+    """Every principal `allowed` lists for the key that made `signature` (none if unlisted)."""
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "sig").write_text(signature)
         argv = ["-Y", "find-principals", "-f", str(_allowed(allowed)), "-n", namespace, "-s", "sig"]
         done = _keygen(argv, b"", Path(folder))
-    names = done.stdout.decode(errors="replace").split()
-    return names[0].split(",")[0] if done.returncode == 0 and names else ""
+    lines = done.stdout.decode(errors="replace").split() if done.returncode == 0 else []
+    return [name for line in lines for name in line.split(",") if name]
 
 
 def verify(allowed: Path, principal: str, namespace: str, message: bytes, signature: str) -> str:
