@@ -142,6 +142,12 @@ class ReleaseConfig:
         ssh = SshKeys(self.allowed_signers, key, self.ledger_ssh_signed, self.ledger_writers)
         return plain._replace(ssh=ssh)
 
+    def private_paths(self) -> tuple[Path, ...]:
+        """What a model server must never see: the ledger folder, the allowed_signers file and
+        the ledger's SSH key (the ones configured)."""
+        paths = (self.ledger_dir, self.allowed_signers, self.ledger_ssh_key)
+        return tuple(path.resolve() for path in paths if path is not None)
+
     def environment(self, name: str) -> Environment:
         """The environment called `name`, or a ConfigError listing the known ones."""
         if name not in self.environments:
