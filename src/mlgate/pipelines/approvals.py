@@ -76,6 +76,8 @@ def approve(env: Environment, request: Request, now: datetime, lifetime: float |
     if refusal:
         raise GateError(f"cannot approve for {env.name!r}: {refusal}")
     policy = env.approval.expires
+    if lifetime is not None and lifetime <= 0:
+        raise UsageError(f"--expires {human(lifetime)}: an approval must last longer than that")
     if lifetime is not None and lifetime > policy:
         raise UsageError(
             f"--expires {human(lifetime)} is longer than {env.name!r} allows (approval expires = "
@@ -92,11 +94,26 @@ def recorded(
 ) -> list[Approval]:
     """The approvals of `digest` in `entries`; `check` gives a signed one's key fingerprint."""
     return [
-        Approval(entry.by, entry.digest, parse_stamp(str(entry.data["expires"])), key)
+        Approval(entry.by, entry.digest, _expiry(entry), key)
         for entry in entries
         if entry.kind == "approval" and entry.digest == digest
         for key in [check(entry) if check and entry.data.get("signature") else ""]
     ]
+
+
+def _expiry(entry: Entry) -> datetime:
+    """An approval entry's expiry, or GateError when it is not a time stamp with a zone."""
+    value = entry.data.get("expires")
+    try:
+        expires = parse_stamp(value) if isinstance(value, str) else None
+    except ValueError:  # not ISO 8601: refused just below, naming the entry
+        expires = None
+    if expires is None or expires.tzinfo is None:
+        raise GateError(
+            f"ledger entry {entry.seq}, an approval by {entry.by!r}, has expires = {value!r}, "
+            "not a time stamp: `mlgate approve` did not write it; restore the ledger from backup"
+        )
+    return expires
 
 
 def _valid(policy: ApprovalPolicy, approval: Approval, builder: str, now: datetime) -> bool:

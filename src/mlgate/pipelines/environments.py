@@ -52,6 +52,8 @@ from mlgate.pipelines import sandbox
 from mlgate.pipelines.ledger import Ledger, SshKeys, ledger_for
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+#: The longest duration anything takes: far beyond any real one, far below datetime's limits.
+_MAX_DURATION = 36500 * 86400.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 TEMPLATE_KEYS = ("package", "digest", "env", "previous")
@@ -160,13 +162,20 @@ class ReleaseConfig:
 
 
 def duration(where: str, value: Any) -> float:
-    """Seconds from a number or a text like "500ms", "30s", "24h"."""
+    """Seconds from a number or a text like "500ms", "30s", "24h", at most `_MAX_DURATION`."""
+    seconds = _seconds(value)
+    if seconds is None:
+        raise ConfigError(f"{where} = {value!r}: expected seconds or a duration like '30s', '24h'")
+    if seconds > _MAX_DURATION:
+        raise ConfigError(f"{where} = {value!r}: longer than 100 years; give a shorter duration")
+    return seconds
+
+
+def _seconds(value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
         return float(value)
     match = _DURATION.match(value) if isinstance(value, str) else None
-    if match is None:
-        raise ConfigError(f"{where} = {value!r}: expected seconds or a duration like '30s', '24h'")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else None
 
 
 def _bool(where: str, value: Any) -> bool:
@@ -343,6 +352,8 @@ def _target(value: Any, where: str, places: _Places) -> LocalSettings | CommandS
 def _approval(table: Any, where: str) -> ApprovalPolicy:
     """The approval policy, refused when no set of approvals could ever satisfy it."""
     policy = ApprovalPolicy(**_fields(table, _APPROVAL, where))
+    if policy.expires <= 0:
+        raise ConfigError(f"{where}.expires = 0: an approval must last longer than that")
     names = policy.approvers
     if policy.required and names and policy.min_approvals > len(set(names)):
         raise ConfigError(

@@ -37,9 +37,11 @@ def _keygen(argv: list[str], message: bytes, cwd: Path) -> subprocess.CompletedP
 
 
 def sign(key: Path, namespace: str, message: bytes) -> str:
-    """The armored SSH signature of `message` by the private key at `key`."""
+    """The armored SSH signature of `message` by the private key at `key` (a relative path
+    is taken from the working folder, not from the temporary one ssh-keygen runs in)."""
+    argv = ["-q", "-Y", "sign", "-f", str(key.absolute()), "-n", namespace]
     with tempfile.TemporaryDirectory() as folder:
-        done = _keygen(["-q", "-Y", "sign", "-f", str(key), "-n", namespace], message, Path(folder))
+        done = _keygen(argv, message, Path(folder))
     if done.returncode != 0:
         said = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise UsageError(f"cannot sign with {key}: {said[0]}; pass the path of your SSH key")
