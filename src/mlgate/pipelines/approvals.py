@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from mlgate.errors import GateError, UsageError
+from mlgate.pipelines.builds import Builder
 from mlgate.pipelines.environments import ApprovalPolicy, Environment
 from mlgate.pipelines.ledger import Entry, Record, canonical
 from mlgate.pipelines.runtime import parse_stamp, stamp
@@ -116,14 +117,20 @@ def _expiry(entry: Entry) -> datetime:
     return expires
 
 
-def _valid(policy: ApprovalPolicy, approval: Approval, builder: str, now: datetime) -> bool:
-    request = Request(approval.by, approval.digest, builder, "", "")
+def _valid(policy: ApprovalPolicy, approval: Approval, builder: Builder, now: datetime) -> bool:
+    request = Request(approval.by, approval.digest, builder.name, "", "")
     signed = bool(approval.key) or not policy.signed
-    return signed and approval.expires > now and not _refusal(policy, request)
+    own = bool(builder.key) and approval.key == builder.key and not policy.allow_self_approval
+    return signed and not own and approval.expires > now and not _refusal(policy, request)
 
 
-def missing(env: Environment, approvals: Sequence[Approval], builder: str, now: datetime) -> str:
+def missing(
+    env: Environment, approvals: Sequence[Approval], builder: Builder | str, now: datetime
+) -> str:
     """What is missing before `env` may receive the package ("" when nothing is).
+
+    `builder` is who built it: a name, or a `Builder` whose signed build gives its key, so that
+    an approval signed with the builder's key is the builder's whatever its name.
 
     Each person counts once and each key counts once: the count is the smaller of the distinct
     approvers and the distinct keys (an unsigned approval's key is its name), so one key under
@@ -132,7 +139,8 @@ def missing(env: Environment, approvals: Sequence[Approval], builder: str, now: 
     policy = env.approval
     if not policy.required:
         return ""
-    good = [a for a in approvals if _valid(policy, a, builder, now)]
+    who = builder if isinstance(builder, Builder) else Builder(builder)
+    good = [a for a in approvals if _valid(policy, a, who, now)]
     counted = min(len({a.by for a in good}), len({a.key or a.by for a in good}))
     if counted >= policy.min_approvals:
         return ""

@@ -17,6 +17,7 @@
     allow-self-approval = false         # may the package's builder approve it?
     expires = "24h"                     # default and longest lifetime of an approval
     signed = false                      # true: only approvals signed with an allowed SSH key
+    signed-builds = false               # true: the builder must sign the build (builder.sig)
 
     [tool.mlgate.environments.production.verify]
     health = "/health"
@@ -69,6 +70,7 @@ class ApprovalPolicy:
     allow_self_approval: bool = False
     expires: float = 86400.0
     signed: bool = False
+    signed_builds: bool = False
 
 
 @dataclass(frozen=True)
@@ -253,6 +255,7 @@ _APPROVAL: _Spec = {
     "min-approvals": _count,
     "required": _bool,
     "signed": _bool,
+    "signed-builds": _bool,
 }
 _VERIFY: _Spec = {
     "bake": duration,

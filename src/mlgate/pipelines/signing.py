@@ -21,6 +21,7 @@ from mlgate.errors import ConfigError, UsageError
 
 APPROVAL = "mlgate-approval"
 LEDGER = "mlgate-ledger"
+BUILD = "mlgate-build"
 _FINGERPRINT = re.compile(r" key (SHA256:\S+)")
 
 
