@@ -8,12 +8,15 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from mlgate import release
+from mlgate.pipelines import supervisor
 from mlgate.pipelines.local_target import LocalTarget
 from mlgate.pipelines.lock import start_ticks
 from mlgate.pipelines.package import BuildOptions, Package, build_package
@@ -163,7 +166,7 @@ def _started(tmp_path: Path) -> tuple[LocalTarget, list[Proc]]:
     assert staged.problem == ""
     run = json.loads(next((target.store / "runs").glob("*.json")).read_text())
     family = _family(int(run["pid"]))
-    assert len(family) >= 3  # bwrap, the sandbox's init, the server
+    assert len(family) >= 4  # the supervisor, bwrap, the sandbox's init, the server
     return target, family
 
 
@@ -192,3 +195,34 @@ def test_mlgate_stop_leaves_no_sandboxed_process(tmp_path: Path) -> None:
         assert _survivors(family) == []
     finally:
         _reap(family)
+
+
+def test_servers_outlive_the_mlgate_process_that_deployed_them(tmp_path: Path) -> None:
+    package = _package(tmp_path / "reader", {"nothing": "/nonexistent"})
+    config = tmp_path / "project" / "pyproject.toml"
+    config.parent.mkdir()
+    config.write_text(
+        "[tool.mlgate.environments.ci]\n"
+        'target = { kind = "local", sandbox = "required" }\n'
+        "approval = { required = false }\n"
+        'verify = { requests = 1, bake = "0s" }\n'
+    )
+    argv = [sys.executable, "-m", "mlgate", "deploy", str(package.path), "--env", "ci"]
+    done = subprocess.run([*argv, "--config", str(config)], capture_output=True, check=False)
+    assert (done.returncode, done.stderr) == (0, b"")
+    target = open_stage(release.settings("ci", config, "ci", {})).target
+    assert isinstance(target, LocalTarget)
+    run = json.loads(next((target.store / "runs").glob("*.json")).read_text())
+    family = _family(int(run["pid"]))
+    try:
+        router = json.loads((target.store / "router.json").read_text())
+        assert _answer(f"http://127.0.0.1:{router['port']}") == {"nothing": "ENOENT"}
+        os.kill(family[0].pid, signal.SIGKILL)
+        assert _survivors(family) == []
+    finally:
+        target.shutdown()
+        _reap(family)
+
+
+def test_the_supervisor_passes_on_the_exit_status() -> None:
+    assert supervisor.main(["--", sys.executable, "-c", "raise SystemExit(3)"]) == 3

@@ -57,6 +57,8 @@ from mlgate.pipelines.verify import Check
 
 RELEASE_INFO = ".mlgate-release.json"
 _GRACE = 2.0
+#: bwrap's parent, which the sandbox dies with (`--die-with-parent`) and whose pid is recorded.
+_SUPERVISOR = (sys.executable, "-m", "mlgate.pipelines.supervisor", "--")
 #: The router loads no model: it answers within this, whatever a release's `start-timeout`.
 _ROUTER_START = 30.0
 
@@ -261,7 +263,8 @@ class LocalTarget:
             given[LISTEN_FD] = str(launch.fd)
         argv = self._argv(info, launch)
         if launch.sandbox.bwrap:
-            argv = [*sandbox_argv(launch.sandbox.bwrap, release, [self.store, *self.hidden]), *argv]
+            confined = sandbox_argv(launch.sandbox.bwrap, release, [self.store, *self.hidden])
+            argv = [*_SUPERVISOR, *confined, *argv]
         else:
             warn_unconfined(launch.sandbox, self.settings.sandbox)
         env = server_env(os.environ, self.settings.env, given, bool(launch.sandbox.bwrap))
