@@ -21,9 +21,12 @@ in MLGATE_LEDGER_SSH_KEY), `sig` is `ssh:` + the signer's principal + a newline 
 `ssh-keygen -Y sign` signature of the entry's hash (namespace `mlgate-ledger`), and the head
 record is signed the same way (verification checks the last entry's signature, whose hash
 covers the whole chain, and the head's). Verifying needs only the public keys of the committed
-`allowed_signers` file: whoever can check the ledger cannot sign it. From the first SSH-signed
-entry on every entry must be SSH-signed, and with `ssh-signed = true` the last one must be; an
-older ledger (unsigned or HMAC-signed) is sealed once with `mlgate ledger seal`.
+`allowed_signers` file: whoever can check the ledger cannot sign it. Only the principals named
+in `[tool.mlgate.ledger] writers` may sign (never an approver, whose key the same file lists),
+and an `ssh:` signature nobody is configured to check is refused, never skipped. From the first
+SSH-signed entry on every entry must be SSH-signed, and with `ssh-signed = true` the last one
+must be; an older ledger (unsigned or HMAC-signed) is sealed once with `mlgate ledger seal`,
+which refuses a ledger whose signatures were stripped (`refuse_stripped`).
 """
 
 from __future__ import annotations
