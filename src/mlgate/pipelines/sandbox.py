@@ -15,8 +15,9 @@ The code a package ships runs when its server loads the model. It gets the least
   namespace: it sees and signals only itself; its own network namespace: no network), no
   capabilities, its own session (no terminal to push input into), and it dies with bwrap's
   parent (`--die-with-parent`), the supervisor whose pid mlgate records
-  (`mlgate.pipelines.supervisor`): stopping or killing that pid leaves nothing behind. The project, the release store, the ledger folder, the allowed_signers file and the
-  ledger's SSH key are hidden even when they lie in a folder the interpreter needs.
+  (`mlgate.pipelines.supervisor`): stopping or killing that pid leaves nothing behind. The
+  project, the release store, the ledger folder, the allowed_signers file and the ledger's SSH
+  key are hidden even when they lie in a folder the interpreter needs.
 - **Socket.** mlgate binds the server's listening socket on 127.0.0.1 and hands it over as an
   inherited file descriptor (`{fd}` in a server command, `MLGATE_LISTEN_FD` in its
   environment). A server command that only takes `{port}` binds that port inside its own
