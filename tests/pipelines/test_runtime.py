@@ -94,9 +94,9 @@ def test_pause_hook(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monk
 
 ESCAPER = """
 import subprocess, sys, time
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
-                         start_new_session=True)  # out of the group, as bwrap --new-session
-print(child.pid, flush=True)
+code = "import time; print('ready', flush=True); time.sleep(60)"
+child = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)  # out of the
+print(child.pid, flush=True)  # group, as bwrap --new-session puts the sandbox
 time.sleep(60)
 """
 
@@ -106,7 +106,7 @@ def test_stop_ends_a_process_that_left_the_group(tmp_path: Path) -> None:
     log = tmp_path / "escaper.log"
     proc = processes.start([sys.executable, "-c", ESCAPER], tmp_path, log, dict(os.environ))
     deadline = time.monotonic() + 30
-    while not log.read_text().strip() and time.monotonic() < deadline:
+    while "ready" not in log.read_text() and time.monotonic() < deadline:
         time.sleep(0.02)
     escaped = descendants(proc.pid, Path("/proc"))
     assert [each.pid for each in escaped] == [int(log.read_text().split()[0])]
