@@ -30,6 +30,7 @@ from mlgate.errors import ConfigError, GateError, UsageError
 from mlgate.pipelines import history
 from mlgate.pipelines.approvals import Request, approval_message, missing, recorded
 from mlgate.pipelines.approvals import approve as approve_record
+from mlgate.pipelines.builds import verified_builder
 from mlgate.pipelines.choice import Choice, choose
 from mlgate.pipelines.deploy import Outcome
 from mlgate.pipelines.deploy import deploy as deploy_stage
@@ -40,6 +41,7 @@ from mlgate.pipelines.ledger import (
     Entry,
     Record,
     read_entries,
+    refuse_stripped,
     signed_by_writer,
     verify_chain,
 )
@@ -129,7 +131,7 @@ def check_gates(stage: Stage, package: Package, allowed: Path | None = None) -> 
         raise GateError(f"{package.path}: scan verdict is {package.manifest.scan.verdict!r}")
     entries = verify_chain(stage.ledger).entries
     now = stage.clock.now()
-    builder = package.manifest.builder or ""
+    builder = verified_builder(package, allowed, stage.env.approval.signed_builds)
     check = signature_check(stage.env.name, allowed)
     lacking = missing(stage.env, recorded(entries, package.digest, check), builder, now)
     if lacking:
@@ -157,7 +159,9 @@ def approve(
     manifest = found.manifest
     lifetime = None if expires is None else duration("--expires", expires)
     name = f"{manifest.name} {manifest.version}"
-    request = Request(stage.by, found.digest, manifest.builder or "", name, note)
+    allowed = settings.config.allowed_signers
+    builder = verified_builder(found, allowed, stage.env.approval.signed_builds).name
+    request = Request(stage.by, found.digest, builder, name, note)
     made = approve_record(stage.env, request, stage.clock.now(), lifetime)
     data = _signed(settings, stage, made, key)
     return record(stage, made.kind, made.digest, data)
@@ -349,6 +353,7 @@ def seal_ledger(settings: Settings) -> Entry | None:
             f"mlgate ledger seal signs with the ledger key: set {variable} to it first"
         )
     entries = verify_chain(stage.ledger, sealing=True).entries
+    refuse_stripped(stage.ledger, entries)
     if not entries or signed_by_writer(stage.ledger, entries[-1]):
         return None
     # verify_chain refuses an unsigned entry after a signed one: none of them is signed

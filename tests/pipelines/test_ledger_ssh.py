@@ -30,6 +30,7 @@ pythonpath = ["."]
 [tool.mlgate.ledger]
 allowed-signers = "allowed_signers"
 ssh-signed = SIGNED
+writers = ["ci"]
 
 [tool.mlgate.environments.prod]
 approval = { approvers = ["alice"] }
@@ -142,8 +143,8 @@ def test_edited_and_foreign_signatures_are_refused(
     assert project.mlgate("ledger", "verify") == 1
     assert capsys.readouterr().err == (
         f"mlgate: error: {path}:2: entry's SSH signature does not verify against the allowed "
-        "signers (forged, edited, or made by a key that is not allowed); the ledger was "
-        "tampered with\n"
+        "signers as a ledger writer (forged, edited, or made by a key that may not sign the "
+        "ledger); the ledger was tampered with\n"
     )
     # ci's genuine signature kept on an edited entry
     edited = {**body, "sig": lines[1]["sig"]}
@@ -163,7 +164,7 @@ def test_a_head_cut_back_and_unsigned_is_refused(
     assert project.mlgate("ledger", "verify") == 1
     assert capsys.readouterr().err == (
         f"mlgate: error: {ledger.head_path}: the head record is not signed by an allowed SSH "
-        "key; the ledger was tampered with\n"
+        "key of a ledger writer; the ledger was tampered with\n"
     )
 
 
@@ -173,7 +174,8 @@ def test_writers_need_the_key(project: Project, monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(GateError, match="MLGATE_LEDGER_SSH_KEY is not set; give this job its key"):
         append(project.ledger(), Record("approval", "alice", "sha256:1", {}), AT)
     monkeypatch.setenv("MLGATE_LEDGER_SSH_KEY", str(project.keys["mallory"]))
-    with pytest.raises(GateError, match=r"mallory is not in .*allowed_signers: add `NAME <its"):
+    refusal = r"mallory may not sign the ledger \(it is not in .*allowed_signers; ledger writers"
+    with pytest.raises(GateError, match=refusal):
         append(
             project.ledger(MLGATE_LEDGER_SSH_KEY=str(project.keys["mallory"])),
             Record("approval", "alice", "sha256:1", {}),

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tarfile
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -356,7 +357,12 @@ def test_approval_gates(staging: Env, capsys: pytest.CaptureFixture[str]) -> Non
     assert "'mallory' is not an approver (approvers: alice, bob, carol)" in (
         capsys.readouterr().err
     )
-    assert staging.mlgate("approve", v1, "--env", "gate", "--by", "bob", "--expires", "0s") == 0
+    assert staging.mlgate("approve", v1, "--env", "gate", "--by", "bob", "--expires", "0s") == 2
+    assert capsys.readouterr().err == (
+        "mlgate: error: --expires 0s: an approval must last longer than that\n"
+    )
+    assert staging.mlgate("approve", v1, "--env", "gate", "--by", "bob", "--expires", "1ms") == 0
+    time.sleep(0.01)  # bob's approval has expired
     assert staging.mlgate("deploy", v1, "--env", "gate") == 1
     assert "needs 1 approval(s), has 0; expired: bob" in capsys.readouterr().err
     assert staging.mlgate("approve", v1, "--env", "gate", "--by", "alice", "--note", "CHG-1") == 0

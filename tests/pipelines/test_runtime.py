@@ -16,6 +16,7 @@ from mlgate.pipelines.runtime import (
     Completed,
     LocalProcesses,
     SystemClock,
+    descendants,
     free_port,
     listening,
     parse_stamp,
@@ -89,3 +90,29 @@ def test_pause_hook(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.Monk
     assert capsys.readouterr().err == f"mlgate: paused at staged (pid {os.getpid()})\n"
     assert actor(None, {"GITHUB_ACTOR": "octo", "USER": "me"}) == "octo"
     assert actor("ann", {}) == "ann"
+
+
+ESCAPER = """
+import subprocess, sys, time
+code = "import time; print('ready', flush=True); time.sleep(60)"
+child = subprocess.Popen([sys.executable, "-c", code], start_new_session=True)  # out of the
+print(child.pid, flush=True)  # group, as bwrap --new-session puts the sandbox
+time.sleep(60)
+"""
+
+
+def test_stop_ends_a_process_that_left_the_group(tmp_path: Path) -> None:
+    processes = LocalProcesses()
+    log = tmp_path / "escaper.log"
+    proc = processes.start([sys.executable, "-c", ESCAPER], tmp_path, log, dict(os.environ))
+    deadline = time.monotonic() + 30
+    while "ready" not in log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    escaped = descendants(proc.pid, Path("/proc"))
+    assert [each.pid for each in escaped] == [int(log.read_text().split()[0])]
+    try:
+        processes.stop(proc, 5.0)
+        assert (processes.alive(proc), processes.alive(escaped[0])) == (False, False)
+    finally:
+        if processes.alive(escaped[0]):
+            os.kill(escaped[0].pid, 9)

@@ -12,6 +12,7 @@ from typing import Any
 
 from mlgate.config import load_raw
 from mlgate.errors import GateError, UsageError
+from mlgate.pipelines.builds import sign_build
 from mlgate.pipelines.config import load_scan_config
 from mlgate.pipelines.package import BuildOptions, build_package, extract_package, read_package
 from mlgate.pipelines.provenance import record_path
@@ -54,6 +55,10 @@ def _add_build(build: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     build.add_argument("--metrics", type=Path, metavar="FILE.json", help="metrics to record")
     build.add_argument("--builder", help=BUILDER_HELP)
+    build.add_argument(
+        "--sign-with", type=Path, metavar="KEY",
+        help="sign the build (digest and builder) with the builder's SSH private key",
+    )  # fmt: skip
     build.add_argument("--github-output", action="store_true", help="append to $GITHUB_OUTPUT")
     build.set_defaults(run=run_build)
 
@@ -76,6 +81,8 @@ def run_build(args: argparse.Namespace) -> int:
     if args.github_output and not output:
         raise UsageError("--github-output needs $GITHUB_OUTPUT (set by GitHub Actions)")
     package = build_package(args.config or Path.cwd(), options)
+    if args.sign_with is not None:
+        sign_build(package, args.sign_with)
     print(f"{package.path} {package.digest}")
     if output:
         with Path(output).open("a", encoding="utf-8") as handle:

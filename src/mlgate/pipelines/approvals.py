@@ -4,8 +4,8 @@
 entry for the package digest with its expiry. Before a deploy, `missing` counts the approvals
 that are still valid under the policy as it is now: for this digest, not expired, by someone on
 the approvers list (when there is one), by the package's builder only when self-approval is
-allowed, each person once. A package with a different digest (rebuilt, changed, tampered) has
-no approvals at all.
+allowed, each person and each key once. A package with a different digest (rebuilt, changed,
+tampered) has no approvals at all.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from mlgate.errors import GateError, UsageError
+from mlgate.pipelines.builds import Builder
 from mlgate.pipelines.environments import ApprovalPolicy, Environment
 from mlgate.pipelines.ledger import Entry, Record, canonical
 from mlgate.pipelines.runtime import parse_stamp, stamp
@@ -76,6 +77,8 @@ def approve(env: Environment, request: Request, now: datetime, lifetime: float |
     if refusal:
         raise GateError(f"cannot approve for {env.name!r}: {refusal}")
     policy = env.approval.expires
+    if lifetime is not None and lifetime <= 0:
+        raise UsageError(f"--expires {human(lifetime)}: an approval must last longer than that")
     if lifetime is not None and lifetime > policy:
         raise UsageError(
             f"--expires {human(lifetime)} is longer than {env.name!r} allows (approval expires = "
@@ -92,30 +95,53 @@ def recorded(
 ) -> list[Approval]:
     """The approvals of `digest` in `entries`; `check` gives a signed one's key fingerprint."""
     return [
-        Approval(entry.by, entry.digest, parse_stamp(str(entry.data["expires"])), key)
+        Approval(entry.by, entry.digest, _expiry(entry), key)
         for entry in entries
         if entry.kind == "approval" and entry.digest == digest
         for key in [check(entry) if check and entry.data.get("signature") else ""]
     ]
 
 
-def _valid(policy: ApprovalPolicy, approval: Approval, builder: str, now: datetime) -> bool:
-    request = Request(approval.by, approval.digest, builder, "", "")
+def _expiry(entry: Entry) -> datetime:
+    """An approval entry's expiry, or GateError when it is not a time stamp with a zone."""
+    value = entry.data.get("expires")
+    try:
+        expires = parse_stamp(value) if isinstance(value, str) else None
+    except ValueError:  # not ISO 8601: refused just below, naming the entry
+        expires = None
+    if expires is None or expires.tzinfo is None:
+        raise GateError(
+            f"ledger entry {entry.seq}, an approval by {entry.by!r}, has expires = {value!r}, "
+            "not a time stamp: `mlgate approve` did not write it; restore the ledger from backup"
+        )
+    return expires
+
+
+def _valid(policy: ApprovalPolicy, approval: Approval, builder: Builder, now: datetime) -> bool:
+    request = Request(approval.by, approval.digest, builder.name, "", "")
     signed = bool(approval.key) or not policy.signed
-    return signed and approval.expires > now and not _refusal(policy, request)
+    own = bool(builder.key) and approval.key == builder.key and not policy.allow_self_approval
+    return signed and not own and approval.expires > now and not _refusal(policy, request)
 
 
-def missing(env: Environment, approvals: Sequence[Approval], builder: str, now: datetime) -> str:
+def missing(
+    env: Environment, approvals: Sequence[Approval], builder: Builder | str, now: datetime
+) -> str:
     """What is missing before `env` may receive the package ("" when nothing is).
 
-    Each person counts once: a signed approval is its key (one key under two names is one
-    approver), an unsigned one its name.
+    `builder` is who built it: a name, or a `Builder` whose signed build gives its key, so that
+    an approval signed with the builder's key is the builder's whatever its name.
+
+    Each person counts once and each key counts once: the count is the smaller of the distinct
+    approvers and the distinct keys (an unsigned approval's key is its name), so one key under
+    two names is one approval and so is one approver signing with two keys.
     """
     policy = env.approval
     if not policy.required:
         return ""
-    good = [a for a in approvals if _valid(policy, a, builder, now)]
-    counted = len({a.key or a.by for a in good})
+    who = builder if isinstance(builder, Builder) else Builder(builder)
+    good = [a for a in approvals if _valid(policy, a, who, now)]
+    counted = min(len({a.by for a in good}), len({a.key or a.by for a in good}))
     if counted >= policy.min_approvals:
         return ""
     return _lacking(policy, approvals, good, counted, now)

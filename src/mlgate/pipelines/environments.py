@@ -5,6 +5,7 @@
     signed = false                      # true: writing needs the key in MLGATE_LEDGER_KEY
     allowed-signers = ".mlgate/allowed_signers"   # approvers' public SSH keys (ssh-keygen -Y)
     ssh-signed = false                  # true: entries signed with MLGATE_LEDGER_SSH_KEY
+    writers = ["ci"]                    # principals whose keys sign the ledger (not approvers)
 
     [tool.mlgate.environments.production]
     target = "local"                    # or a table: {kind = "command", deploy = [...], ...}
@@ -16,6 +17,7 @@
     allow-self-approval = false         # may the package's builder approve it?
     expires = "24h"                     # default and longest lifetime of an approval
     signed = false                      # true: only approvals signed with an allowed SSH key
+    signed-builds = false               # true: the builder must sign the build (builder.sig)
 
     [tool.mlgate.environments.production.verify]
     health = "/health"
@@ -51,6 +53,8 @@ from mlgate.pipelines import sandbox
 from mlgate.pipelines.ledger import Ledger, SshKeys, ledger_for
 
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+#: The longest duration anything takes: far beyond any real one, far below datetime's limits.
+_MAX_DURATION = 36500 * 86400.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
 _ENV_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 TEMPLATE_KEYS = ("package", "digest", "env", "previous")
@@ -66,6 +70,7 @@ class ApprovalPolicy:
     allow_self_approval: bool = False
     expires: float = 86400.0
     signed: bool = False
+    signed_builds: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,6 +135,7 @@ class ReleaseConfig:
     allowed_signers: Path | None = None
     ledger_ssh_key: Path | None = None
     ledger_ssh_signed: bool = False
+    ledger_writers: tuple[str, ...] = ()
 
     def ledger(self, name: str) -> Ledger:
         """The ledger of environment `name`, with the keys that sign it."""
@@ -137,8 +143,14 @@ class ReleaseConfig:
         if self.allowed_signers is None:
             return plain
         key = self.ledger_ssh_key if self.ledger_ssh_signed else None
-        ssh = SshKeys(self.allowed_signers, key, self.ledger_ssh_signed)
+        ssh = SshKeys(self.allowed_signers, key, self.ledger_ssh_signed, self.ledger_writers)
         return plain._replace(ssh=ssh)
+
+    def private_paths(self) -> tuple[Path, ...]:
+        """What a model server must never see: the ledger folder, the allowed_signers file and
+        the ledger's SSH key (the ones configured)."""
+        paths = (self.ledger_dir, self.allowed_signers, self.ledger_ssh_key)
+        return tuple(path.resolve() for path in paths if path is not None)
 
     def environment(self, name: str) -> Environment:
         """The environment called `name`, or a ConfigError listing the known ones."""
@@ -152,13 +164,20 @@ class ReleaseConfig:
 
 
 def duration(where: str, value: Any) -> float:
-    """Seconds from a number or a text like "500ms", "30s", "24h"."""
+    """Seconds from a number or a text like "500ms", "30s", "24h", at most `_MAX_DURATION`."""
+    seconds = _seconds(value)
+    if seconds is None:
+        raise ConfigError(f"{where} = {value!r}: expected seconds or a duration like '30s', '24h'")
+    if seconds > _MAX_DURATION:
+        raise ConfigError(f"{where} = {value!r}: longer than 100 years; give a shorter duration")
+    return seconds
+
+
+def _seconds(value: Any) -> float | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
         return float(value)
     match = _DURATION.match(value) if isinstance(value, str) else None
-    if match is None:
-        raise ConfigError(f"{where} = {value!r}: expected seconds or a duration like '30s', '24h'")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else None
 
 
 def _bool(where: str, value: Any) -> bool:
@@ -236,6 +255,7 @@ _APPROVAL: _Spec = {
     "min-approvals": _count,
     "required": _bool,
     "signed": _bool,
+    "signed-builds": _bool,
 }
 _VERIFY: _Spec = {
     "bake": duration,
@@ -247,7 +267,13 @@ _VERIFY: _Spec = {
     "smoke": _bool,
     "timeout": duration,
 }
-_LEDGER: _Spec = {"allowed-signers": _text, "path": _text, "signed": _bool, "ssh-signed": _bool}
+_LEDGER: _Spec = {
+    "allowed-signers": _text,
+    "path": _text,
+    "signed": _bool,
+    "ssh-signed": _bool,
+    "writers": _names,
+}
 _MIN_KEY = 32
 _LOCAL: _Spec = {
     "env": _passthrough,
@@ -329,6 +355,8 @@ def _target(value: Any, where: str, places: _Places) -> LocalSettings | CommandS
 def _approval(table: Any, where: str) -> ApprovalPolicy:
     """The approval policy, refused when no set of approvals could ever satisfy it."""
     policy = ApprovalPolicy(**_fields(table, _APPROVAL, where))
+    if policy.expires <= 0:
+        raise ConfigError(f"{where}.expires = 0: an approval must last longer than that")
     names = policy.approvers
     if policy.required and names and policy.min_approvals > len(set(names)):
         raise ConfigError(
@@ -369,10 +397,8 @@ def load_release_config(raw: RawConfig, environ: Mapping[str, str]) -> ReleaseCo
     envs = {name: _environment(name, table, raw, state_root) for name, table in tables.items()}
     signers = ledger.get("allowed_signers")
     _check_signers(envs, signers, ledger.get("ssh_signed", False))
-    ssh_key = environ.get("MLGATE_LEDGER_SSH_KEY", "").strip()
     return ReleaseConfig(
-        ledger_ssh_key=Path(ssh_key) if ssh_key else None,
-        ledger_ssh_signed=ledger.get("ssh_signed", False),
+        **_ssh_fields(envs, ledger, environ),
         root=raw.root,
         ledger_dir=raw.root / ledger_dir,
         environments=envs,
@@ -396,6 +422,39 @@ def _check_signers(envs: Mapping[str, Environment], signers: str | None, ssh: bo
             "[tool.mlgate.ledger] allowed-signers, the path of the allowed_signers file that "
             "lists each approver's public SSH key"
         )
+
+
+def _ssh_fields(
+    envs: Mapping[str, Environment], ledger: Mapping[str, Any], environ: Mapping[str, str]
+) -> dict[str, Any]:
+    """The SSH signing of the ledger: who writes it, with which key, and whether it must."""
+    ssh = bool(ledger.get("ssh_signed", False))
+    key = environ.get("MLGATE_LEDGER_SSH_KEY", "").strip()
+    return {
+        "ledger_writers": _writers(envs, ledger.get("writers", ()), ssh),
+        "ledger_ssh_key": Path(key) if key else None,
+        "ledger_ssh_signed": ssh,
+    }
+
+
+def _writers(
+    envs: Mapping[str, Environment], writers: tuple[str, ...], ssh: bool
+) -> tuple[str, ...]:
+    """The principals that sign an SSH-signed ledger: named, and none of them an approver."""
+    if ssh and not writers:
+        raise ConfigError(
+            "[tool.mlgate.ledger]: ssh-signed = true needs writers, the allowed_signers "
+            'principals whose keys sign the ledger (e.g. writers = ["ci"]); approvers\' keys '
+            "must not sign it"
+        )
+    for name, env in sorted(envs.items()):
+        both = sorted(set(writers) & set(env.approval.approvers))
+        if both:
+            raise ConfigError(
+                f"[tool.mlgate.ledger] writers: {both[0]!r} is also an approver of {name!r}; "
+                "a ledger writer could then rewrite approvals: give the ledger its own key"
+            )
+    return writers
 
 
 def ledger_key(environ: Mapping[str, str]) -> bytes | None:

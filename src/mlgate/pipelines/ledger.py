@@ -21,9 +21,12 @@ in MLGATE_LEDGER_SSH_KEY), `sig` is `ssh:` + the signer's principal + a newline 
 `ssh-keygen -Y sign` signature of the entry's hash (namespace `mlgate-ledger`), and the head
 record is signed the same way (verification checks the last entry's signature, whose hash
 covers the whole chain, and the head's). Verifying needs only the public keys of the committed
-`allowed_signers` file: whoever can check the ledger cannot sign it. From the first SSH-signed
-entry on every entry must be SSH-signed, and with `ssh-signed = true` the last one must be; an
-older ledger (unsigned or HMAC-signed) is sealed once with `mlgate ledger seal`.
+`allowed_signers` file: whoever can check the ledger cannot sign it. Only the principals named
+in `[tool.mlgate.ledger] writers` may sign (never an approver, whose key the same file lists),
+and an `ssh:` signature nobody is configured to check is refused, never skipped. From the first
+SSH-signed entry on every entry must be SSH-signed, and with `ssh-signed = true` the last one
+must be; an older ledger (unsigned or HMAC-signed) is sealed once with `mlgate ledger seal`,
+which refuses a ledger whose signatures were stripped (`refuse_stripped`).
 """
 
 from __future__ import annotations
@@ -86,11 +89,13 @@ class Entry(NamedTuple):
 
 class SshKeys(NamedTuple):
     """SSH signing of a ledger: the allowed_signers file, the writer's private key (None for a
-    reader), and whether the ledger must be SSH-signed."""
+    reader), whether the ledger must be SSH-signed, and the principals that may sign it (an
+    approver's key in the same allowed_signers file never signs the ledger)."""
 
     allowed: Path
     key: Path | None = None
     required: bool = False
+    writers: tuple[str, ...] = ()
 
 
 class Ledger(NamedTuple):
@@ -127,17 +132,23 @@ def _is_ssh(sig: object) -> bool:
 def _ssh_sign(ssh: SshKeys, message: bytes) -> str:
     assert ssh.key is not None
     signature = signing.sign(ssh.key, signing.LEDGER, message)
-    who = signing.principal(ssh.allowed, signing.LEDGER, signature)
+    names = signing.principals(ssh.allowed, signing.LEDGER, signature)
+    who = next((name for name in names if name in ssh.writers), "")
     if not who:
+        listed = f"it signs as {', '.join(names)}" if names else f"it is not in {ssh.allowed}"
         raise GateError(
-            f"{ssh.key} is not in {ssh.allowed}: add `NAME <its public key>` there to let it "
-            "sign the ledger"
+            f"{ssh.key} may not sign the ledger ({listed}; ledger writers: "
+            f"{', '.join(ssh.writers) or 'none'}): give this job a writer's key, listed in "
+            "allowed_signers under a name in [tool.mlgate.ledger] writers"
         )
     return f"{SSH}{who}\n{signature}"
 
 
 def _ssh_signed(ssh: SshKeys, message: bytes, sig: str) -> bool:
+    """Whether `sig` verifies and was made by a ledger writer, not merely an allowed signer."""
     who, _, signature = sig.removeprefix(SSH).partition("\n")
+    if who not in ssh.writers:
+        return False
     return bool(signing.verify(ssh.allowed, who, signing.LEDGER, message, signature))
 
 
@@ -319,20 +330,26 @@ def _problem(entry: Entry, number: int, prev: str, ledger: Ledger, last: bool) -
     if seal(entry.body()) != entry.hash:
         return "entry does not match its hash (edited after it was written)"
     if _is_ssh(entry.sig):
-        # the last entry's hash covers every entry before it, and an SSH-signed entry is
-        # followed only by SSH-signed ones: checking the last one (one ssh-keygen) is enough
-        return _ssh_problem(ledger, entry) if last else ""
+        return _ssh_problem(ledger, entry, last)
     if key is not None and entry.sig and not _signed_by(key, entry.hash.encode(), entry.sig):
         return "entry's signature is not the ledger key's (forged, or signed with another key)"
     return ""
 
 
-def _ssh_problem(ledger: Ledger, entry: Entry) -> str:
-    if ledger.ssh is None or _ssh_signed(ledger.ssh, entry.hash.encode(), entry.sig):
+def _ssh_problem(ledger: Ledger, entry: Entry, last: bool) -> str:
+    """An SSH signature nobody can check is refused, never taken on trust."""
+    if ledger.ssh is None:
+        return (
+            "entry carries an SSH signature but no allowed-signers is configured to check it "
+            "(forged, or set [tool.mlgate.ledger] allowed-signers and writers)"
+        )
+    # the last entry's hash covers every entry before it, and an SSH-signed entry is
+    # followed only by SSH-signed ones: checking the last one (one ssh-keygen) is enough
+    if not last or _ssh_signed(ledger.ssh, entry.hash.encode(), entry.sig):
         return ""
     return (
-        "entry's SSH signature does not verify against the allowed signers (forged, edited, or "
-        "made by a key that is not allowed)"
+        "entry's SSH signature does not verify against the allowed signers as a ledger writer "
+        "(forged, edited, or made by a key that may not sign the ledger)"
     )
 
 
@@ -369,13 +386,16 @@ def _check_head(ledger: Ledger, entries: Sequence[Entry]) -> str:
 def _check_head_signature(
     ledger: Ledger, head: Mapping[str, Any], entries: Sequence[Entry]
 ) -> None:
-    """With a key, a head naming a signed entry must be signed, and signed right."""
+    """A head is signed when the entries it could name are (an interrupted append included),
+    and signed right: by the ledger key, or SSH-signed by a ledger writer."""
     seq = head.get("seq")
     named = entries[seq - 1] if isinstance(seq, int) and 0 < seq <= len(entries) else None
-    if ledger.ssh is not None and (_is_ssh(head.get("sig")) or (named and _is_ssh(named.sig))):
-        _check_ssh_head(ledger.ssh, head, ledger.head_path)
+    sig = head.get("sig")
+    tail = (*entries[-1:], *([named] if named else []))
+    if _is_ssh(sig) or any(_is_ssh(entry.sig) for entry in tail):
+        _check_ssh_head(ledger, head)
         return
-    if ledger.key is None or ((named is None or not named.sig) and "sig" not in head):
+    if ledger.key is None or not (sig or any(entry.sig for entry in tail)):
         return
     unsigned = {"hash": head.get("hash"), "seq": seq}
     if not _signed_by(ledger.key, canonical(unsigned), head.get("sig")):
@@ -385,13 +405,14 @@ def _check_head_signature(
         )
 
 
-def _check_ssh_head(ssh: SshKeys, head: Mapping[str, Any], path: Path) -> None:
+def _check_ssh_head(ledger: Ledger, head: Mapping[str, Any]) -> None:
     sig = head.get("sig")
     unsigned = canonical({"hash": head.get("hash"), "seq": head.get("seq")})
-    if not (_is_ssh(sig) and _ssh_signed(ssh, unsigned, str(sig))):
+    ssh = ledger.ssh
+    if ssh is None or not (_is_ssh(sig) and _ssh_signed(ssh, unsigned, str(sig))):
         raise GateError(
-            f"{path}: the head record is not signed by an allowed SSH key; the ledger was "
-            "tampered with"
+            f"{ledger.head_path}: the head record is not signed by an allowed SSH key of a "
+            "ledger writer; the ledger was tampered with"
         )
 
 
@@ -414,11 +435,11 @@ def verify_chain(ledger: Ledger, sealing: bool = False) -> ChainReport:
 
 def _check_signatures(ledger: Ledger, entries: Sequence[Entry], sealing: bool) -> str:
     """A note when signatures cannot be checked; GateError when signing has gaps."""
-    ssh_note = _check_ssh_coverage(ledger, entries, sealing)
+    _check_ssh_coverage(ledger, entries, sealing)
     if ledger.key is None:
         hmac_signed = any(entry.sig and not _is_ssh(entry.sig) for entry in entries)
         signed = ledger.signed or hmac_signed
-        return "signatures not checked: MLGATE_LEDGER_KEY is not set" if signed else ssh_note
+        return "signatures not checked: MLGATE_LEDGER_KEY is not set" if signed else ""
     first = next((entry.seq for entry in entries if entry.sig), None)
     gap = next((e.seq for e in entries if first is not None and e.seq > first and not e.sig), None)
     if gap is not None:
@@ -428,14 +449,14 @@ def _check_signatures(ledger: Ledger, entries: Sequence[Entry], sealing: bool) -
         )
     if entries and not entries[-1].sig and not sealing:
         raise GateError(_unsigned_message(ledger, entries[-1].seq))
-    return ssh_note
+    return ""
 
 
-def _check_ssh_coverage(ledger: Ledger, entries: Sequence[Entry], sealing: bool) -> str:
+def _check_ssh_coverage(ledger: Ledger, entries: Sequence[Entry], sealing: bool) -> None:
     """From the first SSH-signed entry on, all are; with `ssh-signed`, the last one is."""
     signed = [entry.seq for entry in entries if _is_ssh(entry.sig)]
     if ledger.ssh is None:
-        return "SSH signatures not checked: no allowed-signers configured" if signed else ""
+        return  # an SSH-signed entry without allowed-signers was refused entry by entry
     gap = next(
         (e.seq for e in entries if signed and e.seq > signed[0] and not _is_ssh(e.sig)), None
     )
@@ -450,4 +471,20 @@ def _check_ssh_coverage(ledger: Ledger, entries: Sequence[Entry], sealing: bool)
             "allowed SSH key; if the entries are genuine, sign the ledger as it stands with "
             f"`mlgate ledger seal --env {ledger.path.stem}` and MLGATE_LEDGER_SSH_KEY set"
         )
-    return ""
+
+
+def refuse_stripped(ledger: Ledger, entries: Sequence[Entry]) -> None:
+    """A seal signs a ledger that predates its key, never one whose signatures were removed:
+    a `seal` entry without its signature, or a signed head over an unsigned last entry."""
+    head = _head(ledger) or {}
+    seals = [entry.seq for entry in entries if entry.kind == "seal" and not entry.sig]
+    if seals:
+        problem = f"entry {seals[0]}, a seal, has lost its signature"
+    elif head.get("sig") and entries and not entries[-1].sig:
+        problem = f"the head record is signed but entry {entries[-1].seq}, the last, is not"
+    else:
+        return
+    raise GateError(
+        f"{ledger.path}: {problem}: signatures were stripped, and sealing would sign edited "
+        "history; restore the ledger from its backup or ledger branch"
+    )

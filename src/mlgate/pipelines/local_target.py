@@ -57,6 +57,8 @@ from mlgate.pipelines.verify import Check
 
 RELEASE_INFO = ".mlgate-release.json"
 _GRACE = 2.0
+#: bwrap's parent, which the sandbox dies with (`--die-with-parent`) and whose pid is recorded.
+_SUPERVISOR = (sys.executable, "-m", "mlgate.pipelines.supervisor", "--")
 #: The router loads no model: it answers within this, whatever a release's `start-timeout`.
 _ROUTER_START = 30.0
 
@@ -85,11 +87,20 @@ def _last_line(log: Path) -> str:
 class LocalTarget:
     """Releases unpacked under the store and served on 127.0.0.1."""
 
-    def __init__(self, settings: LocalSettings, processes: Processes, clock: Clock) -> None:
+    def __init__(
+        self,
+        settings: LocalSettings,
+        processes: Processes,
+        clock: Clock,
+        hidden: Sequence[Path] = (),
+    ) -> None:
+        """`hidden`: paths a sandboxed server must not see besides the store (the ledger
+        folder, the allowed_signers file, the ledger's signing key)."""
         self.settings = settings
         self.store = settings.state_dir
         self.processes = processes
         self.clock = clock
+        self.hidden = tuple(hidden)
 
     def serving(self) -> str:
         """The digest `current` points to ("" when none)."""
@@ -252,7 +263,8 @@ class LocalTarget:
             given[LISTEN_FD] = str(launch.fd)
         argv = self._argv(info, launch)
         if launch.sandbox.bwrap:
-            argv = [*sandbox_argv(launch.sandbox.bwrap, release, [self.store]), *argv]
+            confined = sandbox_argv(launch.sandbox.bwrap, release, [self.store, *self.hidden])
+            argv = [*_SUPERVISOR, *confined, *argv]
         else:
             warn_unconfined(launch.sandbox, self.settings.sandbox)
         env = server_env(os.environ, self.settings.env, given, bool(launch.sandbox.bwrap))

@@ -108,16 +108,29 @@ class LocalProcesses:
         return not proc.started or start_ticks(proc.pid, Path("/proc")) in ("", proc.started)
 
     def stop(self, proc: Proc, grace: float) -> None:
-        """SIGTERM, then SIGKILL after `grace` seconds, to the process and its process group
-        (a sandboxed server runs inside bwrap, in bwrap's group); reap it when it is our child."""
+        """SIGTERM, then SIGKILL after `grace` seconds, to the process, its process group and
+        every process below it (a sandbox runs in its own session, out of the group's reach,
+        and may not have armed bwrap's --die-with-parent yet); reap it when it is our child."""
+        tree = [proc, *descendants(proc.pid, Path("/proc"))] if self.alive(proc) else [proc]
         for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            if not self.alive(proc):
+            running = [each for each in tree if self.alive(each)]
+            if not running:
                 _ended(proc.pid, 0.0)
                 return
-            with contextlib.suppress(ProcessLookupError):  # ended meanwhile: nothing to stop
-                _signal(proc.pid, sig)
-            if _ended(proc.pid, wait):
+            for each in running:
+                with contextlib.suppress(ProcessLookupError):  # ended meanwhile: nothing to stop
+                    _signal(each.pid, sig)
+            if self._all_ended(tree, wait):
                 return
+
+    def _all_ended(self, tree: Sequence[Proc], wait: float) -> bool:
+        """Whether the first process of `tree` (reaped) and all the others end within `wait`."""
+        deadline = time.monotonic() + wait
+        while not _ended(tree[0].pid, 0.0) or any(self.alive(each) for each in tree[1:]):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
 
     def run(self, argv: Sequence[str], cwd: Path, timeout: float) -> Completed:
         """Run `argv` to completion (or `timeout`), capturing stdout and stderr together."""
@@ -130,6 +143,32 @@ class LocalProcesses:
         except OSError as err:
             return Completed(127, f"cannot run {argv[0]}: {err.strerror}")
         return Completed(done.returncode, done.stdout + done.stderr)
+
+
+def _parent(entry: Path) -> int:
+    """The parent pid of the process `entry` (a procfs folder) describes; 0 if none."""
+    try:
+        stat = (entry / "stat").read_text()
+    except OSError:  # it ended while we looked: no longer anyone's child
+        return 0
+    return int(stat.rsplit(")", 1)[-1].split()[1])
+
+
+def descendants(pid: int, proc: Path) -> list[Proc]:
+    """Every process below `pid`, with its start time, as `proc` (procfs) tells; none when
+    there is no procfs (the process group must do there)."""
+    children: dict[int, list[int]] = {}
+    with contextlib.suppress(OSError):  # no procfs (macOS): nothing to walk
+        for entry in proc.iterdir():
+            if entry.name.isdigit():
+                children.setdefault(_parent(entry), []).append(int(entry.name))
+    found: list[Proc] = []
+    todo = list(children.get(pid, []))
+    while todo:
+        child = todo.pop()
+        found.append(Proc(child, start_ticks(child, proc)))
+        todo += children.get(child, [])
+    return found
 
 
 def _signal(pid: int, sig: int) -> None:

@@ -13,7 +13,11 @@ The code a package ships runs when its server loads the model. It gets the least
   `.mlgate-release.json` read-only), a private `/tmp`, everything else read-only (and
   `/etc/shadow`, `/etc/gshadow`, `/etc/ssh` masked), every namespace unshared (its own pid
   namespace: it sees and signals only itself; its own network namespace: no network), no
-  capabilities. The project, the ledger and the other releases are not mounted at all.
+  capabilities, its own session (no terminal to push input into), and it dies with bwrap's
+  parent (`--die-with-parent`), the supervisor whose pid mlgate records
+  (`mlgate.pipelines.supervisor`): stopping or killing that pid leaves nothing behind. The
+  project, the release store, the ledger folder, the allowed_signers file and the ledger's SSH
+  key are hidden even when they lie in a folder the interpreter needs.
 - **Socket.** mlgate binds the server's listening socket on 127.0.0.1 and hands it over as an
   inherited file descriptor (`{fd}` in a server command, `MLGATE_LISTEN_FD` in its
   environment). A server command that only takes `{port}` binds that port inside its own
@@ -158,15 +162,25 @@ def _masks() -> Iterator[str]:
             yield from ("--ro-bind", os.devnull, path)
 
 
+def _hidden(path: Path) -> list[str]:
+    """Mask `path`: a folder under an empty tmpfs, a file under /dev/null; nothing to mask when
+    it does not exist."""
+    if path.is_file():
+        return ["--ro-bind", os.devnull, str(path)]
+    return ["--tmpfs", str(path)] if path.exists() else []
+
+
 def sandbox_argv(bwrap: str, release: Path, hide: Sequence[Path]) -> list[str]:
     """The bwrap command line confining a server to `release`; `hide` (the release store,
-    the ledger) stays out even when it lies inside a folder the interpreter needs."""
-    argv = [bwrap, "--unshare-all", "--cap-drop", "ALL", "--tmpfs", PRIVATE_TMP]
+    the ledger, signing keys) stays out even when it lies inside a folder the interpreter
+    needs. The sandbox dies with the bwrap process and runs in its own session."""
+    argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-all", "--cap-drop", "ALL"]
+    argv += ["--tmpfs", PRIVATE_TMP]
     for folder in (*SYSTEM, *map(str, _python_folders(hide))):
         argv += ["--ro-bind-try", folder, folder]
     argv += ["--dev", "/dev", "--proc", "/proc", *_masks()]
     for path in hide:
-        argv += ["--tmpfs", str(path)]
+        argv += _hidden(path)
     info = release / ".mlgate-release.json"
     argv += ["--bind", str(release), str(release), "--ro-bind", str(info), str(info)]
     return [*argv, "--remount-ro", "/", "--chdir", str(release), "--"]

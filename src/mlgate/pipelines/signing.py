@@ -21,6 +21,7 @@ from mlgate.errors import ConfigError, UsageError
 
 APPROVAL = "mlgate-approval"
 LEDGER = "mlgate-ledger"
+BUILD = "mlgate-build"
 _FINGERPRINT = re.compile(r" key (SHA256:\S+)")
 
 
@@ -37,9 +38,11 @@ def _keygen(argv: list[str], message: bytes, cwd: Path) -> subprocess.CompletedP
 
 
 def sign(key: Path, namespace: str, message: bytes) -> str:
-    """The armored SSH signature of `message` by the private key at `key`."""
+    """The armored SSH signature of `message` by the private key at `key` (a relative path
+    is taken from the working folder, not from the temporary one ssh-keygen runs in)."""
+    argv = ["-q", "-Y", "sign", "-f", str(key.absolute()), "-n", namespace]
     with tempfile.TemporaryDirectory() as folder:
-        done = _keygen(["-q", "-Y", "sign", "-f", str(key), "-n", namespace], message, Path(folder))
+        done = _keygen(argv, message, Path(folder))
     if done.returncode != 0:
         said = done.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
         raise UsageError(f"cannot sign with {key}: {said[0]}; pass the path of your SSH key")
@@ -55,14 +58,14 @@ def _allowed(allowed: Path) -> Path:
     return allowed.resolve()
 
 
-def principal(allowed: Path, namespace: str, signature: str) -> str:
-    """The first principal `allowed` lists for the key that made `signature` ("" if none)."""
+def principals(allowed: Path, namespace: str, signature: str) -> list[str]:
+    """Every principal `allowed` lists for the key that made `signature` (none if unlisted)."""
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "sig").write_text(signature)
         argv = ["-Y", "find-principals", "-f", str(_allowed(allowed)), "-n", namespace, "-s", "sig"]
         done = _keygen(argv, b"", Path(folder))
-    names = done.stdout.decode(errors="replace").split()
-    return names[0].split(",")[0] if done.returncode == 0 and names else ""
+    lines = done.stdout.decode(errors="replace").split() if done.returncode == 0 else []
+    return [name for line in lines for name in line.split(",") if name]
 
 
 def verify(allowed: Path, principal: str, namespace: str, message: bytes, signature: str) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -105,11 +105,18 @@ def pause_hook(environ: Mapping[str, str]) -> Pause:
     return pause
 
 
-def make_target(env: Environment, places: Places, processes: Processes, clock: Clock) -> Target:
-    """The target the environment is configured with."""
+def make_target(
+    env: Environment,
+    places: Places,
+    processes: Processes,
+    clock: Clock,
+    hidden: Sequence[Path] = (),
+) -> Target:
+    """The target the environment is configured with; a local one hides `hidden` from its
+    sandboxed servers."""
     if isinstance(env.target, CommandSettings):
         return CommandTarget(env.target, places, processes)
-    return LocalTarget(env.target, processes, clock)
+    return LocalTarget(env.target, processes, clock, hidden)
 
 
 def actor(given: str | None, environ: Mapping[str, str]) -> str:
@@ -142,7 +149,8 @@ def open_stage(settings: Settings, package: str = "") -> Stage:
     clock = effects.clock or SystemClock()
     processes = effects.processes or LocalProcesses()
     places = places_for(env, settings.config.root, package)
-    target = effects.target or make_target(env, places, processes, clock)
+    hidden = settings.config.private_paths()
+    target = effects.target or make_target(env, places, processes, clock, hidden)
     pause = effects.pause or pause_hook(settings.environ)
     who = actor(settings.by, settings.environ)
     ledger = settings.config.ledger(env.name)
