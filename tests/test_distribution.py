@@ -245,9 +245,11 @@ def test_the_publish_workflow_runs_on_version_tags_with_least_privilege() -> Non
     assert workflow[True] == {"push": {"tags": ["v[0-9]+.[0-9]+.[0-9]+*"]}}  # YAML 1.1: on is True
     build, publish = workflow["jobs"]["build"], workflow["jobs"]["publish"]
     assert (build["permissions"], publish["permissions"]) == (
-        {"contents": "read"},
+        {"contents": "read", "attestations": "write", "id-token": "write"},
         {"id-token": "write"},
     )
+    [attest] = [s for s in build["steps"] if "attest-build-provenance@" in s.get("uses", "")]
+    assert attest["with"] == {"subject-path": "dist/*"}
     assert publish["environment"]["name"] == "pypi"
     assert publish["needs"] == "build"
     names = [
