@@ -21,6 +21,7 @@ import io
 import os
 import re
 import tarfile
+import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -35,7 +36,13 @@ from mlgate.pipelines.scan.opcodes import (
     StreamResult,
     scan_stream,
 )
-from mlgate.pipelines.scan.source import LimitExceeded, Source, Undecompressable, decompressing
+from mlgate.pipelines.scan.source import (
+    CHUNK,
+    LimitExceeded,
+    Source,
+    Undecompressable,
+    decompressing,
+)
 
 #: Names that claim a pickle: such a file that is not a readable pickle is a finding.
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".bin", ".sav", ".p")
@@ -48,7 +55,18 @@ _COMPRESSED: dict[bytes, str] = {
     b"]\x00": "lzma",
     b"\xfd7zXZ": "xz",
 }
-_REFUSED = {b"ZF": "joblib's pre-0.10 format", b"\x04\x22\x4d\x18": "lz4 compression"}
+_REFUSED = {
+    b"ZF": "joblib's pre-0.10 format",
+    b"\x04\x22\x4d\x18": "lz4 compression",
+    b"\x28\xb5\x2f\xfd": "zstandard compression",  # pandas reads `.zst` when it can
+}
+#: Containers (zip, compressed, tar) inside containers: deeper than this is a finding.
+MAX_DEPTH = 3
+#: Members of a tar archive read (PyTorch's legacy tar holds four): more is a finding.
+MAX_TAR_MEMBERS = 1000
+#: Decompressed data that is not a pickle is held for a second reading: in memory up to this,
+#: in a temporary file above (at most max-bytes, charged to the file's time budget).
+_SPOOL = 64 << 20
 _EMBEDDED = re.compile(rb"\x80[\x02-\x05]|c[A-Za-z_][\w.]{0,200}\n[A-Za-z_][\w.]{0,200}\n")
 _MAX_EMBEDDED = 256
 #: The time limit holds for files up to this size, and grows in proportion above it (20 s per
@@ -74,6 +92,7 @@ class Ctx(NamedTuple):
     limits: Limits
     budget: Budget
     name: str = ""  # the file's or member's name: a pickle suffix makes a failed read a finding
+    depth: int = 0  # how many containers hold the data being read
 
 
 class Section(NamedTuple):
@@ -104,8 +123,13 @@ def read_stream(raw: IO[bytes], size: int, name: str, limits: Limits) -> tuple[s
     """(format name, sections) of an open file (at byte 0) of `size` bytes named `name`."""
     seconds = limits.max_seconds * max(1.0, size / _TIMED_SIZE)
     ctx = Ctx(limits, Budget(limits.max_opcodes, seconds), Path(name).name)
-    kind, sections = identify(raw, size, ctx, None)
-    return kind, sections + _payloads(sections, ctx)
+    try:
+        kind, sections = identify(raw, size, ctx, None)
+        return kind, sections + _payloads(sections, ctx)
+    except RecursionError:
+        return "unknown", [_refusal(None, "nested too deeply to read: not checkable")]
+    except MemoryError:
+        return "unknown", [_refusal(None, "needs more memory than there is to read: not checkable")]
 
 
 def _payloads(sections: list[Section], ctx: Ctx) -> list[Section]:
@@ -126,13 +150,13 @@ def identify(raw: IO[bytes], size: int, ctx: Ctx, member: str | None) -> tuple[s
     """Read `raw` (positioned at 0, `size` bytes) by its content."""
     head = raw.read(16)
     raw.seek(0)
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return _zip(raw, size, ctx)
     if head.startswith(npy.MAGIC):
         return "npy", [_npy(Source(raw, ctx.limits.max_bytes, size), member, ctx.budget)]
     container = _container(raw, head, size, ctx, member)
     if container is None:
         return _plain(raw, size, ctx, member)
+    if _is_zip(head):
+        return container
     kind, sections = _plain(raw, size, ctx._replace(name=""), member)  # pickle.load reads it too
     if kind in _DATA_KINDS:
         return container
@@ -142,19 +166,38 @@ def identify(raw: IO[bytes], size: int, ctx: Ctx, member: str | None) -> tuple[s
 def _container(
     raw: IO[bytes], head: bytes, size: int, ctx: Ctx, member: str | None
 ) -> tuple[str, list[Section]] | None:
-    """A compressed or tar file, read as joblib or PyTorch reads it (None: neither)."""
-    for magic, why in _REFUSED.items():
+    """A zip, compressed or tar file, read as numpy, joblib or PyTorch reads it (None: none)."""
+    kind = _container_kind(raw, head, size)
+    if kind is None:
+        return None
+    if ctx.depth >= MAX_DEPTH:
+        message = f"containers nested more than {MAX_DEPTH} deep: not read"
+        return kind, [_refusal(member, message)]
+    inner = ctx._replace(depth=ctx.depth + 1)
+    if kind in _REFUSED.values():
+        return "joblib", [_refusal(member, f"{kind} cannot be checked: save without it")]
+    if kind == "zip":
+        return _zip(raw, size, inner)
+    if kind == "tar":
+        return _tar(raw, inner, member)
+    return _compressed(raw, kind, inner, member)
+
+
+def _is_zip(head: bytes) -> bool:
+    return head.startswith((b"PK\x03\x04", b"PK\x05\x06"))
+
+
+def _container_kind(raw: IO[bytes], head: bytes, size: int) -> str | None:
+    """`zip`, `tar`, a codec, or why the compression is refused (None: no container)."""
+    if _is_zip(head):
+        return "zip"
+    for magic, name in (*_REFUSED.items(), *_COMPRESSED.items()):
         if head.startswith(magic):
-            return "joblib", [_refusal(member, f"{why} cannot be checked: save without it")]
-    for magic, codec in _COMPRESSED.items():
-        if head.startswith(magic):
-            return _compressed(raw, codec, ctx, member)
+            return name
     if len(head) > 1 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:
-        return _compressed(raw, "zlib", ctx, member)  # joblib tries zlib on any `x`
+        return "zlib"  # joblib tries zlib on any `x`
     raw.seek(0)
-    if size >= 512 and _is_tar(raw):
-        return _tar(raw, ctx)
-    return None
+    return "tar" if size >= 512 and _is_tar(raw) else None
 
 
 def _refusal(member: str | None, message: str) -> Section:
@@ -230,7 +273,7 @@ def streams(source: Source, member: str | None, budget: Budget, joblib: bool) ->
             break
     if count == 0 and not section.problems:
         section.problems.append(Problem(0, "empty file: no pickle to read"))
-    return Scanned(section, is_pickle or count == 0, legacy, arrays)
+    return Scanned(section, is_pickle, legacy, arrays)  # empty: data, unless named a pickle
 
 
 def _at_end(source: Source, section: Section) -> bool:
@@ -290,7 +333,9 @@ def _compressed(
     raw.seek(0)
     with decompressing(raw, codec) as unpacked:
         kind, sections = _plain_stream(unpacked, ctx, member)
-    if kind == "joblib":  # read again as `pickle.load` reads it
+    if kind == "data":  # pandas reads a compressed tar (`.tar.gz`): identified again
+        kind, sections = _unpacked(raw, codec, ctx, member)
+    elif kind == "joblib":  # read again as `pickle.load` reads it
         raw.seek(0)
         with decompressing(raw, codec) as unpacked:
             sections.append(_as_plain(Source(unpacked, ctx.limits.max_bytes), member, ctx.budget))
@@ -301,9 +346,44 @@ def _plain_stream(unpacked: IO[bytes], ctx: Ctx, member: str | None) -> tuple[st
     """A decompressed stream, read twice (joblib, then plain) when it holds joblib arrays."""
     scanned = streams(Source(unpacked, ctx.limits.max_bytes), member, ctx.budget, joblib=True)
     if not scanned.pickle:
-        broken = [item for item in scanned.section.problems if "decompress" in item.message]
-        return "data", [Section(member, [], broken)]  # joblib fails before anything runs
+        return "data", []
     return ("joblib" if scanned.arrays else "pickle"), [scanned.section]
+
+
+def _unpacked(
+    raw: IO[bytes], codec: str, ctx: Ctx, member: str | None
+) -> tuple[str, list[Section]]:
+    """Decompressed data that is no pickle, copied once and identified by its content."""
+    raw.seek(0)
+    with tempfile.SpooledTemporaryFile(_SPOOL) as copy, decompressing(raw, codec) as unpacked:
+        try:
+            size = _copy(Source(unpacked, ctx.limits.max_bytes), copy, ctx.budget)
+        except (LimitExceeded, OverBudget) as err:
+            return "data", [Section(member, [], [Problem(0, str(err), "limit")])]
+        except Undecompressable as err:
+            return "data", [_refusal(member, f"cannot decompress: {err}")]
+        copy.seek(0)
+        return identify(copy, size, ctx._replace(name=_unsuffixed(ctx.name)), member)
+
+
+def _copy(source: Source, copy: IO[bytes], budget: Budget) -> int:
+    """Copy all of `source` into `copy` (its size), within the file's time budget."""
+    while not source.at_end():
+        budget.check(0)
+        chunk = source.peek(CHUNK)
+        source.skip(len(chunk))  # past max-bytes: LimitExceeded
+        copy.write(chunk)
+    return source.tell()
+
+
+def _unsuffixed(name: str) -> str:
+    """`model.pkl.gz` decompressed is `model.pkl` (its name still claims a pickle)."""
+    return str(Path(name).with_suffix("")) if Path(name).suffix else name
+
+
+def _inside(member: str | None, name: str) -> str:
+    """A member's name inside a member (`outer.tar:inner.pkl`)."""
+    return f"{member}:{name}" if member else name
 
 
 def _is_tar(raw: IO[bytes]) -> bool:
@@ -316,17 +396,19 @@ def _is_tar(raw: IO[bytes]) -> bool:
         raw.seek(0)
 
 
-def _tar(raw: IO[bytes], ctx: Ctx) -> tuple[str, list[Section]]:
-    """Every regular member of a tar archive, by its content (PyTorch's legacy tar format)."""
+def _tar(raw: IO[bytes], ctx: Ctx, member: str | None) -> tuple[str, list[Section]]:
+    """Every regular member of a tar archive, by its content (PyTorch's legacy tar format,
+    pandas' single-member tar); each member is read in place, never copied."""
     sections: list[Section] = []
     with tarfile.open(fileobj=raw, mode="r:") as archive:
-        for info in archive.getmembers()[: ctx.limits.max_findings]:
+        for count, info in enumerate(archive):
+            if count == MAX_TAR_MEMBERS:
+                message = f"a tar archive of more than {MAX_TAR_MEMBERS} members: not all read"
+                return "tar", [*sections, _refusal(_inside(member, info.name), message)]
             unpacked = archive.extractfile(info) if info.isfile() else None
             if unpacked is not None:
-                data = io.BytesIO(unpacked.read(ctx.limits.max_bytes + 1))
-                sections += identify(
-                    data, len(data.getvalue()), ctx._replace(name=info.name), info.name
-                )[1]
+                named = ctx._replace(name=info.name)
+                sections += identify(unpacked, info.size, named, _inside(member, info.name))[1]
     return "tar", sections
 
 

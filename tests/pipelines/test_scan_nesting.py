@@ -1,0 +1,104 @@
+"""Containers inside containers: decompressed data identified again, depth, tar member counts.
+
+pandas reads `model.tar.gz` as a tar inside gzip; PyTorch's legacy tar reads `storages` with
+`pickle.load`; nested archives cost bounded time and memory and end in a finding.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import tarfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from test_scan_bypasses import EVIL_PICKLE, found, real_load, refused_system, scan, write
+from test_scan_resources import run_scan
+
+from mlgate.pipelines.scan.formats import MAX_DEPTH, MAX_TAR_MEMBERS
+
+INT_0X = b"I0x1\n0" + EVIL_PICKLE  # a pickle pickletools could not read
+
+
+def tar_of(members: list[tuple[str, bytes]]) -> bytes:
+    out = io.BytesIO()
+    with tarfile.open(fileobj=out, mode="w", format=tarfile.USTAR_FORMAT) as archive:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return out.getvalue()
+
+
+COMPRESS: dict[str, Callable[[bytes], bytes]] = {
+    "gz": gzip.compress,
+    "bz2": bz2.compress,
+    "xz": lzma.compress,
+}
+
+
+@pytest.mark.parametrize("codec", ["gz", "bz2", "xz"])
+def test_compressed_tar_read_by_pandas(tmp_path: Path, codec: str) -> None:
+    path = write(tmp_path, f"model.tar.{codec}", COMPRESS[codec](tar_of([("m.pkl", INT_0X)])))
+    assert found(scan(path)) == [refused_system(f"{path.name}:m.pkl", 6)]
+    assert real_load("pandas", [path])[0]["refused"] == ["posix.system"]
+
+
+@pytest.mark.parametrize("name", ["model.pkl.gz", "model.joblib"])
+def test_compressed_pickle_with_a_base_0_int(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path, name, gzip.compress(INT_0X))
+    assert found(scan(path)) == [refused_system(name, 6)]
+    loaders = ("pandas",) if name.endswith(".gz") else ("joblib",)
+    assert real_load(loaders[0], [path])[0]["refused"] == ["posix.system"]
+
+
+def test_legacy_torch_storages_member_with_a_base_0_int(tmp_path: Path) -> None:
+    """torch's legacy_load: `tar.extract("storages")`, then `pickle_module.load(f)`."""
+    members = [("sys_info", b"\x80\x02}q\x00."), ("storages", INT_0X), ("pickle", b"N.")]
+    path = write(tmp_path, "old.pt", tar_of(members))
+    assert found(scan(path)) == [refused_system("old.pt:storages", 6)]
+
+
+def test_zstandard_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path, "model.pkl.zst", b"\x28\xb5\x2f\xfd" + b"\x00" * 20)
+    message = "zstandard compression cannot be checked: save without it"
+    assert found(scan(path)) == [("model.pkl.zst", 0, None, message)]
+
+
+def test_every_tar_member_is_read_or_too_many_is_a_finding(tmp_path: Path) -> None:
+    pads = [(f"pad{i}", b"") for i in range(MAX_TAR_MEMBERS)]
+    path = write(tmp_path, "old.pt", tar_of([*pads, ("storages", EVIL_PICKLE)]))
+    message = f"a tar archive of more than {MAX_TAR_MEMBERS} members: not all read"
+    assert found(scan(path)) == [("old.pt:storages", 0, None, message)]
+    small = write(tmp_path, "small.pt", tar_of([*pads[:-1], ("storages", EVIL_PICKLE)]))
+    assert found(scan(small)) == [refused_system("small.pt:storages", 0)]
+
+
+def nested(levels: int, inner: bytes) -> bytes:
+    data = inner
+    for level in range(levels):
+        data = tar_of([(f"l{level}", data)])
+    return data
+
+
+def test_nesting_deeper_than_the_limit_is_a_finding(tmp_path: Path) -> None:
+    ok = write(tmp_path, "ok.tar", nested(MAX_DEPTH, EVIL_PICKLE))
+    inner = ":".join(f"l{level}" for level in reversed(range(MAX_DEPTH)))
+    assert found(scan(ok)) == [refused_system(f"ok.tar:{inner}", 0)]
+    deep = write(tmp_path, "deep.tar", nested(MAX_DEPTH + 1, EVIL_PICKLE))
+    message = f"containers nested more than {MAX_DEPTH} deep: not read"
+    outer = ":".join(f"l{level}" for level in reversed(range(1, MAX_DEPTH + 1)))
+    assert found(scan(deep)) == [(f"deep.tar:{outer}", 0, None, message)]
+
+
+def test_hundreds_of_nested_tars_cost_little(tmp_path: Path) -> None:
+    """400 levels (a RecursionError once); 250 levels over 6 MB of zeros (1.88 GB once)."""
+    for name, data in (("deep.tar", nested(400, b"x")), ("mem.tar", nested(250, bytes(6 << 20)))):
+        path = write(tmp_path, name, gzip.compress(data) if name == "mem.tar" else data)
+        code, out, err, rss = run_scan(path)
+        assert (code, err) == (1, ""), out
+        assert f"containers nested more than {MAX_DEPTH} deep: not read" in out
+        assert 0 < rss < 400_000
