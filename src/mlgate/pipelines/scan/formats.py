@@ -68,7 +68,13 @@ MAX_TAR_MEMBERS = 1000
 #: in a temporary file above (at most max-bytes, charged to the file's time budget).
 _SPOOL = 64 << 20
 _EMBEDDED = re.compile(rb"\x80[\x02-\x05]|c[A-Za-z_][\w.]{0,200}\n[A-Za-z_][\w.]{0,200}\n")
+#: In text, only a binary protocol header (a line `cat\ndog\n` is text, not an import).
+_EMBEDDED_IN_TEXT = re.compile(rb"\x80[\x02-\x05]")
 _MAX_EMBEDDED = 256
+#: Opcodes one probe for an embedded pickle may read, and all the probes of a file together
+#: (charged to the file's opcode budget and deadline too).
+_PROBE_OPCODES = 10_000
+_ALL_PROBES_OPCODES = 1_000_000
 #: The time limit holds for files up to this size, and grows in proportion above it (20 s per
 #: 10 MB by default: the scanner reads dense pickles at about 1 MB/s).
 _TIMED_SIZE = 10_000_000
@@ -233,7 +239,9 @@ def _data(raw: IO[bytes], size: int, ctx: Ctx, member: str | None) -> tuple[str,
     if kind == "safetensors":
         return kind, []
     raw.seek(0)
-    return kind, [_embedded(Source(raw, ctx.limits.max_bytes, size), member, ctx.budget)]
+    pattern = _EMBEDDED_IN_TEXT if kind == "text" else _EMBEDDED
+    source = Source(raw, ctx.limits.max_bytes, size)
+    return kind, [_embedded(source, member, ctx.budget, pattern)]
 
 
 def _data_kind(head: bytes, name: str) -> str:
@@ -300,31 +308,53 @@ def _stopped(section: Section) -> bool:
     return any(problem.kind != "unsafe" for problem in section.problems)
 
 
-def _embedded(source: Source, member: str | None, budget: Budget) -> Section:
+def _embedded(
+    source: Source, member: str | None, budget: Budget, pattern: re.Pattern[bytes] = _EMBEDDED
+) -> Section:
     """Pickle streams that import, hidden in data no loader reads as a pickle from byte 0."""
     section = Section(member, [], [])
+    probes = Budget(_ALL_PROBES_OPCODES)
     try:
         while len(section.problems) < _MAX_EMBEDDED and not source.at_end():
             budget.check(0)
             base, window = source.tell(), source.peek(_WINDOW * 2)
             end = _WINDOW if len(window) == _WINDOW * 2 else len(window)
-            for match in _EMBEDDED.finditer(window, 0, end):
-                _probe(window[match.start() :], base + match.start(), section, budget)
+            for match in pattern.finditer(window, 0, end):
+                probe = _probe_budget(probes, budget)
+                _probe(Source.within(window, match.start()), base + match.start(), section, probe)
+                _charge(probes, budget, probe)
             source.skip(end)
     except (LimitExceeded, OverBudget) as err:
         section.problems.append(Problem(source.tell(), str(err), "limit"))
     return section
 
 
-def _probe(data: bytes, offset: int, section: Section, budget: Budget) -> None:
+def _probe(source: Source, offset: int, section: Section, probe: Budget) -> None:
     """Scan one candidate stream; a finding when it imports anything (random data can hold a
     stray EXT or STACK_GLOBAL; only a named import is a real embedded pickle)."""
-    probe = Budget(10_000, budget.seconds)
-    result = scan_stream(Source(io.BytesIO(data), len(data), len(data)), probe)
+    result = scan_stream(source, probe)
     if result.imports:
         names = ", ".join(f"{item.module}.{item.name}" for item in result.imports)
         message = f"pickle-like bytes at byte {offset} would import {names}: not a known format"
         section.problems.append(Problem(offset, message))
+
+
+def _probe_budget(probes: Budget, budget: Budget) -> Budget:
+    """The opcodes and time one probe may use: what is left to all probes and to the file."""
+    probe = Budget(max(0, min(_PROBE_OPCODES, probes.left, budget.left)))
+    probe.deadline = budget.deadline
+    return probe
+
+
+def _charge(probes: Budget, budget: Budget, probe: Budget) -> None:
+    """Charge a probe's opcodes to the probes and the file; over either, or late: OverBudget."""
+    used = probe.limit - probe.left
+    probes.left -= used
+    budget.left -= used
+    budget.check(0)
+    if probes.left <= 0 or budget.left <= 0:
+        message = "too many pickle-like bytes in data to search them all: not checkable"
+        raise OverBudget(message)
 
 
 def _compressed(

@@ -74,6 +74,13 @@ class Source:
         self.consumed = 0
         self.bound = limit if size is None else min(limit, size)
 
+    @classmethod
+    def within(cls, data: bytes, start: int) -> Source:
+        """The bytes of `data` from `start` on, read in place (never copied)."""
+        source = cls(io.BytesIO(b""), len(data) - start, len(data) - start)
+        source.buffer, source.index = data, start
+        return source
+
     def tell(self) -> int:
         """Bytes consumed so far."""
         return self.consumed
