@@ -29,7 +29,7 @@ def test_protocol_headers_everywhere_cost_linear_time(tmp_path: Path) -> None:
     small = write(tmp_path, "s.dat", b"\x00" + b"\x80\x02" * 4000)
     started = time.monotonic()
     assert found(scan(small)) == [("s.dat", 0, None, TOO_MANY)]
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 10  # 38 s before
     big = write(tmp_path, "big.dat", b"\x00" + b"\x80\x02" * (4 << 20))
     code, out, err, rss = run_scan(big)
     assert (code, out.splitlines()[0], err) == (1, f"{big}: byte 0: {TOO_MANY}", "")

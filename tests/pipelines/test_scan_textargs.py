@@ -105,3 +105,13 @@ def test_scanner_reports_what_a_text_argument_lets_run(op: bytes, arg: bytes) ->
     kind, sections = read_stream(io.BytesIO(data), len(data), "x", Limits(1 << 20, 10_000))
     names = [(i.module, i.name) for section in sections for i in section.imports]
     assert names == [("posix", "system")], (data, kind, sections)
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "model.dat"])
+def test_a_line_longer_than_the_scanner_reads_is_a_finding(tmp_path: Path, name: str) -> None:
+    """pickle.load reads a 2 MiB STRING line; the scanner stops at 1 MiB: never "data"."""
+    data = b"S'" + b"a" * (2 << 20) + b"'\n0" + INST
+    path = write(tmp_path, name, data)
+    message = f"a line longer than {1 << 20} bytes at byte 1"
+    assert found(scan(path)) == [(name, 0, None, message)]
+    assert real_load("pickle", [path])[0]["refused"] == ["posix.system"]

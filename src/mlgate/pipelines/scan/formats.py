@@ -74,7 +74,7 @@ _MAX_EMBEDDED = 256
 #: Opcodes one probe for an embedded pickle may read, and all the probes of a file together
 #: (charged to the file's opcode budget and deadline too).
 _PROBE_OPCODES = 10_000
-_ALL_PROBES_OPCODES = 1_000_000
+_ALL_PROBES_OPCODES = 200_000
 #: The time limit holds for files up to this size, and grows in proportion above it (20 s per
 #: 10 MB by default: the scanner reads dense pickles at about 1 MB/s).
 _TIMED_SIZE = 10_000_000
@@ -276,6 +276,7 @@ def streams(source: Source, member: str | None, budget: Budget, joblib: bool) ->
         count += 1
         arrays = arrays or result.arrays
         is_pickle = is_pickle or result.complete or bool(result.imports) or _unsafe(result)
+        is_pickle = is_pickle or _limited(result)  # not read to its end: never quietly data
         legacy = legacy or (count == 1 and result.value == TORCH_MAGIC)
         if legacy and count == _LEGACY_TORCH_STREAMS:
             break
@@ -297,6 +298,10 @@ def _add(section: Section, result: StreamResult) -> Section:
     section.imports.extend(result.imports)
     section.problems.extend(result.problems)
     return section._replace(payloads=section.payloads + result.payloads)
+
+
+def _limited(result: StreamResult) -> bool:
+    return any(problem.kind == "limit" for problem in result.problems)
 
 
 def _unsafe(result: StreamResult) -> bool:

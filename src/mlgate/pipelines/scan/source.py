@@ -144,7 +144,8 @@ class Source:
             if end >= 0:
                 return self.read(end + 1 - self.index)
         if self._available(CHUNK) == CHUNK:
-            raise ValueError(f"a line longer than {CHUNK} bytes at byte {self.consumed}")
+            # the unpicklers read it: a limit of the scanner, never a reason to call it data
+            raise LimitExceeded(f"a line longer than {CHUNK} bytes at byte {self.consumed}")
         return self.read(self._available(CHUNK))
 
     def skip(self, count: int) -> None:
