@@ -18,7 +18,8 @@ import pytest
 from test_scan_bypasses import EVIL_PICKLE, found, real_load, refused_system, scan, write
 from test_scan_resources import run_scan
 
-from mlgate.pipelines.scan.formats import MAX_DEPTH, MAX_TAR_MEMBERS
+from mlgate.pipelines.scan.formats import MAX_DEPTH, MAX_TAR_MEMBERS, Limits, Section, read_stream
+from mlgate.pipelines.scan.opcodes import Problem
 
 INT_0X = b"I0x1\n0" + EVIL_PICKLE  # a pickle pickletools could not read
 
@@ -102,3 +103,27 @@ def test_hundreds_of_nested_tars_cost_little(tmp_path: Path) -> None:
         assert (code, err) == (1, ""), out
         assert f"containers nested more than {MAX_DEPTH} deep: not read" in out
         assert 0 < rss < 400_000
+
+
+class _Exhausting(io.BytesIO):
+    """A file whose reading runs out of stack or memory (as hostile nesting could)."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(b"\x80\x02N.")
+        self.error = error
+
+    def read(self, size: int | None = -1) -> bytes:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("error", "message"),
+    [
+        (RecursionError(), "nested too deeply to read: not checkable"),
+        (MemoryError(), "needs more memory than there is to read: not checkable"),
+    ],
+)
+def test_recursion_and_memory_errors_are_findings(error: BaseException, message: str) -> None:
+    limits = Limits(1 << 20, 1000)
+    kind, sections = read_stream(_Exhausting(error), 4, "m.pkl", limits)
+    assert (kind, sections) == ("unknown", [Section(None, [], [Problem(0, message)])])
