@@ -18,6 +18,8 @@ import pytest
 from test_scan_bypasses import EVIL_PICKLE, found, real_load, refused_system, scan, write
 from test_scan_resources import run_scan
 
+from mlgate.pipelines.config import ScanConfig
+from mlgate.pipelines.scan import build_policy, scan_file
 from mlgate.pipelines.scan.formats import MAX_DEPTH, MAX_TAR_MEMBERS, Limits, Section, read_stream
 from mlgate.pipelines.scan.opcodes import Problem
 
@@ -127,3 +129,15 @@ def test_recursion_and_memory_errors_are_findings(error: BaseException, message:
     limits = Limits(1 << 20, 1000)
     kind, sections = read_stream(_Exhausting(error), 4, "m.pkl", limits)
     assert (kind, sections) == ("unknown", [Section(None, [], [Problem(0, message)])])
+
+
+def test_nested_copies_share_max_bytes(tmp_path: Path) -> None:
+    """The decompressed tar (10,240 bytes) and the text inside it (8,000) are each under
+    max-bytes; the two copies together are not."""
+    inner = gzip.compress(b"notes\n" * 1000 + b"12")
+    path = write(tmp_path, "m.tar.gz", gzip.compress(tar_of([("inner.txt.gz", inner)])))
+    policy = build_policy(ScanConfig(max_bytes=15_000))
+    report = scan_file(path, policy, path.name)
+    message = "decompressed copies over max-bytes (15000): not read"
+    assert found(report) == [("m.tar.gz:inner.txt.gz", 0, None, message)]
+    assert found(scan_file(path, build_policy(ScanConfig(max_bytes=25_000)), path.name)) == []

@@ -392,7 +392,7 @@ def _unpacked(
     raw.seek(0)
     with tempfile.SpooledTemporaryFile(_SPOOL) as copy, decompressing(raw, codec) as unpacked:
         try:
-            size = _copy(Source(unpacked, ctx.limits.max_bytes), copy, ctx.budget)
+            size = _copy(Source(unpacked, ctx.limits.max_bytes), copy, ctx)
         except (LimitExceeded, OverBudget) as err:
             return "data", [Section(member, [], [Problem(0, str(err), "limit")])]
         except Undecompressable as err:
@@ -401,12 +401,17 @@ def _unpacked(
         return identify(copy, size, ctx._replace(name=_unsuffixed(ctx.name)), member)
 
 
-def _copy(source: Source, copy: IO[bytes], budget: Budget) -> int:
-    """Copy all of `source` into `copy` (its size), within the file's time budget."""
+def _copy(source: Source, copy: IO[bytes], ctx: Ctx) -> int:
+    """Copy all of `source` into `copy` (its size), within the file's time budget; all the
+    copies made for one file (nested ones too) add up to at most max-bytes."""
     while not source.at_end():
-        budget.check(0)
+        ctx.budget.check(0)
         chunk = source.peek(CHUNK)
         source.skip(len(chunk))  # past max-bytes: LimitExceeded
+        ctx.budget.copied += len(chunk)
+        if ctx.budget.copied > ctx.limits.max_bytes:
+            limit = ctx.limits.max_bytes
+            raise LimitExceeded(f"decompressed copies over max-bytes ({limit}): not read")
         copy.write(chunk)
     return source.tell()
 

@@ -90,6 +90,7 @@ class Budget:
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
         self.values = values
+        self.copied = 0  # bytes decompressed into copies (read again by their content)
 
     def check(self, held: int) -> None:
         """Raise OverBudget when the file took too long or holds too many values."""
