@@ -14,6 +14,8 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+import joblib
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -114,4 +116,29 @@ def test_a_line_longer_than_the_scanner_reads_is_a_finding(tmp_path: Path, name:
     path = write(tmp_path, name, data)
     message = f"a line longer than {1 << 20} bytes at byte 1"
     assert found(scan(path)) == [(name, 0, None, message)]
+    assert real_load("pickle", [path])[0]["refused"] == ["posix.system"]
+
+
+class _Unseekable(io.RawIOBase):
+    """Where joblib.dump writes without alignment padding (it cannot tell its position)."""
+
+    def __init__(self) -> None:
+        self.out = io.BytesIO()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        return self.out.write(data)
+
+
+def test_joblib_array_bytes_pickle_load_reads_as_opcodes(tmp_path: Path) -> None:
+    """joblib steps over the uint8 array; pickle.load reads `I0x1` and the INST in it."""
+    evil = b"I0x1\n0(S'echo owned'\niposix\nsystem\n"
+    stream = _Unseekable()
+    joblib.dump({"weights": np.frombuffer(evil, dtype=np.uint8)}, stream)
+    data = stream.out.getvalue()
+    path = write(tmp_path, "model.joblib", data)
+    offset = data.index(b"iposix")
+    assert found(scan(path)) == [refused_system("model.joblib", offset)]
     assert real_load("pickle", [path])[0]["refused"] == ["posix.system"]
