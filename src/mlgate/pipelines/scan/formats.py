@@ -388,7 +388,16 @@ def _plain_stream(unpacked: IO[bytes], ctx: Ctx, member: str | None) -> tuple[st
 def _unpacked(
     raw: IO[bytes], codec: str, ctx: Ctx, member: str | None
 ) -> tuple[str, list[Section]]:
-    """Decompressed data that is no pickle, copied once and identified by its content."""
+    """Decompressed data that is no pickle: a container (a tar, for pandas) is copied once and
+    identified by its content; other data is data, as it was to the loaders."""
+    raw.seek(0)
+    with decompressing(raw, codec) as unpacked:
+        try:
+            head = Source(unpacked, ctx.limits.max_bytes).peek(512)
+        except Undecompressable as err:
+            return "data", [_refusal(member, f"cannot decompress: {err}")]
+    if not _holds_more(head):
+        return "data", []
     raw.seek(0)
     with tempfile.SpooledTemporaryFile(_SPOOL) as copy, decompressing(raw, codec) as unpacked:
         try:
@@ -399,6 +408,12 @@ def _unpacked(
             return "data", [_refusal(member, f"cannot decompress: {err}")]
         copy.seek(0)
         return identify(copy, size, ctx._replace(name=_unsuffixed(ctx.name)), member)
+
+
+def _holds_more(head: bytes) -> bool:
+    """Whether decompressed data starts like a container or an array (read again)."""
+    kind = _container_kind(io.BytesIO(head), head, len(head))
+    return head.startswith(npy.MAGIC) or kind is not None
 
 
 def _copy(source: Source, copy: IO[bytes], ctx: Ctx) -> int:
