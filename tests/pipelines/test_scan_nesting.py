@@ -14,6 +14,7 @@ import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from test_scan_bypasses import EVIL_PICKLE, found, real_load, refused_system, scan, write
 from test_scan_resources import run_scan
@@ -132,12 +133,25 @@ def test_recursion_and_memory_errors_are_findings(error: BaseException, message:
 
 
 def test_nested_copies_share_max_bytes(tmp_path: Path) -> None:
-    """The decompressed tar (10,240 bytes) and the text inside it (8,000) are each under
+    """The decompressed tar (10,240 bytes) and the array inside it (8,128) are each under
     max-bytes; the two copies together are not."""
-    inner = gzip.compress(b"notes\n" * 1000 + b"12")
-    path = write(tmp_path, "m.tar.gz", gzip.compress(tar_of([("inner.txt.gz", inner)])))
+    array = io.BytesIO()
+    np.save(array, np.zeros(1000))
+    inner = gzip.compress(array.getvalue())
+    path = write(tmp_path, "m.tar.gz", gzip.compress(tar_of([("inner.npy.gz", inner)])))
     policy = build_policy(ScanConfig(max_bytes=15_000))
     report = scan_file(path, policy, path.name)
     message = "decompressed copies over max-bytes (15000): not read"
-    assert found(report) == [("m.tar.gz:inner.txt.gz", 0, None, message)]
+    assert found(report) == [("m.tar.gz:inner.npy.gz", 0, None, message)]
     assert found(scan_file(path, build_policy(ScanConfig(max_bytes=25_000)), path.name)) == []
+
+
+def test_decompressed_data_is_copied_only_when_it_holds_more(tmp_path: Path) -> None:
+    """256 MiB of zeros in 256 KB of gzip: data to every loader, never copied or searched."""
+    path = tmp_path / "zeros.gz"
+    with gzip.open(path, "wb", 9) as packed:
+        for _ in range(256):
+            packed.write(bytes(1 << 20))
+    code, out, err, rss = run_scan(path)
+    assert (code, out, err) == (0, "scanned 1 file(s): no findings", "")
+    assert 0 < rss < 200_000
