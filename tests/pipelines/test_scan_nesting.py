@@ -155,3 +155,10 @@ def test_decompressed_data_is_copied_only_when_it_holds_more(tmp_path: Path) -> 
     code, out, err, rss = run_scan(path)
     assert (code, out, err) == (0, "scanned 1 file(s): no findings", "")
     assert 0 < rss < 200_000
+
+
+def test_a_tar_member_cut_short_is_a_finding(tmp_path: Path) -> None:
+    full = tar_of([("a", b"\x80\x02N." + b"x" * 5000)])
+    path = write(tmp_path, "cut.tar", full[: 512 + 3000])
+    message = "tar archive cannot be read to its end: unexpected end of data"
+    assert found(scan(path)) == [("cut.tar", 0, None, message)]

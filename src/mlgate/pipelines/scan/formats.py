@@ -455,16 +455,26 @@ def _tar(raw: IO[bytes], ctx: Ctx, member: str | None) -> tuple[str, list[Sectio
     """Every regular member of a tar archive, by its content (PyTorch's legacy tar format,
     pandas' single-member tar); each member is read in place, never copied."""
     sections: list[Section] = []
-    with tarfile.open(fileobj=raw, mode="r:") as archive:
-        for count, info in enumerate(archive):
-            if count == MAX_TAR_MEMBERS:
-                message = f"a tar archive of more than {MAX_TAR_MEMBERS} members: not all read"
-                return "tar", [*sections, _refusal(_inside(member, info.name), message)]
-            unpacked = archive.extractfile(info) if info.isfile() else None
-            if unpacked is not None:
-                named = ctx._replace(name=info.name)
-                sections += identify(unpacked, info.size, named, _inside(member, info.name))[1]
+    try:
+        with tarfile.open(fileobj=raw, mode="r:") as archive:
+            _tar_members(archive, ctx, member, sections)
+    except tarfile.TarError as err:  # a header or member cut short: the loaders fail there
+        sections.append(_refusal(member, f"tar archive cannot be read to its end: {err}"))
     return "tar", sections
+
+
+def _tar_members(
+    archive: tarfile.TarFile, ctx: Ctx, member: str | None, sections: list[Section]
+) -> None:
+    for count, info in enumerate(archive):
+        if count == MAX_TAR_MEMBERS:
+            message = f"a tar archive of more than {MAX_TAR_MEMBERS} members: not all read"
+            sections.append(_refusal(_inside(member, info.name), message))
+            return
+        unpacked = archive.extractfile(info) if info.isfile() else None
+        if unpacked is not None:
+            named = ctx._replace(name=info.name)
+            sections += identify(unpacked, info.size, named, _inside(member, info.name))[1]
 
 
 def _zip(raw: IO[bytes], size: int, ctx: Ctx) -> tuple[str, list[Section]]:
