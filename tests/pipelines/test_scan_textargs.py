@@ -75,8 +75,8 @@ class _Refused(Exception):
 LOAD_ERRORS = (pickle.UnpicklingError, ValueError, EOFError, KeyError, IndexError, OverflowError)
 
 
-def _resolved(data: bytes) -> bool:
-    """Whether either CPython unpickler resolves a global reading `data` (it is refused)."""
+def _resolved(data: bytes) -> list[tuple[str, str]]:
+    """The globals either CPython unpickler resolves reading `data` (each is refused)."""
     seen: list[tuple[str, str]] = []
 
     def find_class(self: Any, module: str, name: str) -> Any:
@@ -87,7 +87,7 @@ def _resolved(data: bytes) -> bool:
         probe = type("Probe", (base,), {"find_class": find_class})
         with contextlib.suppress(_Refused, *LOAD_ERRORS):  # refused, or the loader gave up
             probe(io.BytesIO(data)).load()
-    return bool(seen)
+    return seen
 
 
 ARGS = st.binary(max_size=12) | st.text(
@@ -107,6 +107,24 @@ def test_scanner_reports_what_a_text_argument_lets_run(op: bytes, arg: bytes) ->
     kind, sections = read_stream(io.BytesIO(data), len(data), "x", Limits(1 << 20, 10_000))
     names = [(i.module, i.name) for section in sections for i in section.imports]
     assert names == [("posix", "system")], (data, kind, sections)
+
+
+NAME_ARGS = ARGS | st.sampled_from([b"'os'", b"'o\\x73'", b'"os"', b"o\\u0073", b"'\\157s'"])
+UNCHECKABLE = "STACK_GLOBAL imports a name that is not a constant string: not checkable"
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(op=st.sampled_from([b"S", b"V"]), arg=NAME_ARGS)
+def test_scanner_reads_the_names_text_arguments_spell(op: bytes, arg: bytes) -> None:
+    """A module name from STRING or UNICODE (quotes, escapes): what the loader imports."""
+    data = op + arg.replace(b"\n", b"") + b"\nVsystem\n\x93."
+    resolved = _resolved(data)
+    if not resolved:
+        return
+    sections = read_stream(io.BytesIO(data), len(data), "x", Limits(1 << 20, 10_000))[1]
+    names = {(i.module, i.name) for section in sections for i in section.imports}
+    messages = [problem.message for section in sections for problem in section.problems]
+    assert set(resolved) <= names or messages == [UNCHECKABLE], (data, sections)
 
 
 @pytest.mark.parametrize("name", ["notes.txt", "model.dat"])
