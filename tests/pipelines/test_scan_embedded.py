@@ -14,10 +14,12 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import pytest
 from sklearn.linear_model import LogisticRegression
 from test_scan_bypasses import EVIL_PICKLE, found, scan, write
 from test_scan_resources import run_scan
 
+from mlgate.cli import main
 from mlgate.pipelines.config import ScanConfig
 from mlgate.pipelines.scan import build_policy, scan_paths
 
@@ -45,6 +47,7 @@ def test_an_embedded_import_is_still_found(tmp_path: Path) -> None:
 
 def project(root: Path) -> Path:
     """A small ML project as it is committed (and packed): code, data, a model, weights."""
+    root.mkdir(exist_ok=True)
     package = root / "src" / "churn"
     package.mkdir(parents=True)
     (package / "__init__.py").write_bytes(b"")
@@ -67,3 +70,20 @@ def test_a_normal_project_has_no_findings(tmp_path: Path) -> None:
     reports = scan_paths([project(tmp_path)], policy)
     assert len(reports) == 8
     assert [(report.path, report.findings) for report in reports if report.findings] == []
+
+
+def test_a_built_package_with_an_empty_init_scans_clean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`package scan` of a .mlpkg reads its code files too: an empty `__init__.py` is data."""
+    root = project(tmp_path / "proj")
+    (root / "pyproject.toml").write_text(
+        '[project]\nname = "churn"\nversion = "1.0.0"\n\n[tool.mlgate.package]\n'
+        'models = ["model.joblib"]\ncode = ["src/churn/__init__.py", "src/churn/train.py"]\n'
+        'entrypoint = "churn.train:train"\n\n[tool.mlgate.scan]\npacks = ["sklearn"]\n'
+    )
+    config = str(root / "pyproject.toml")
+    assert main(["package", "build", "--config", config, "--out", str(tmp_path)]) == 0
+    package = capsys.readouterr().out.split()[0]
+    assert main(["package", "scan", package, "--config", config]) == 0
+    assert capsys.readouterr().out == "scanned 4 file(s): no findings\n"
