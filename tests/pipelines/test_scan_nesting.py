@@ -11,6 +11,8 @@ import gzip
 import io
 import lzma
 import tarfile
+import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -162,3 +164,26 @@ def test_a_tar_member_cut_short_is_a_finding(tmp_path: Path) -> None:
     path = write(tmp_path, "cut.tar", full[: 512 + 3000])
     message = "tar archive cannot be read to its end: unexpected end of data"
     assert found(scan(path)) == [("cut.tar", 0, None, message)]
+
+
+def test_a_tar_in_a_deflated_zip_member_is_read_once(tmp_path: Path) -> None:
+    """Reading a tar in place seeks back: a deflated member decompressed again each time
+    (12.7 s for 31 KB); a container member is copied once instead."""
+    tar = tar_of([*((f"m{i}", bytes(20_000)) for i in range(999)), ("evil", EVIL_PICKLE)])
+    path = tmp_path / "m.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("inner.tar", tar)
+    started = time.monotonic()
+    assert found(scan(path)) == [refused_system("m.zip:inner.tar:evil", 0)]
+    assert time.monotonic() - started < 5
+
+
+def test_time_spent_between_members_is_a_finding(tmp_path: Path) -> None:
+    slow = build_policy(ScanConfig())._replace(limits=Limits(1 << 30, 1000, max_seconds=0.0))
+    tar = write(tmp_path, "m.tar", tar_of([("a", b"N."), ("b", b"N.")]))
+    zipped = tmp_path / "m.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr("a", b"N.")
+    message = "scanning took more than 0 s: not read to its end"
+    assert found(scan_file(tar, slow, "m.tar")) == [("m.tar", 0, None, message)]
+    assert found(scan_file(zipped, slow, "m.zip")) == [("m.zip", 0, None, message)]

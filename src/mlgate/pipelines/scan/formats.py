@@ -412,8 +412,11 @@ def _unpacked(
 
 def _holds_more(head: bytes) -> bool:
     """Whether decompressed data starts like a container or an array (read again)."""
-    kind = _container_kind(io.BytesIO(head), head, len(head))
-    return head.startswith(npy.MAGIC) or kind is not None
+    return head.startswith(npy.MAGIC) or _is_container(head)
+
+
+def _is_container(head: bytes) -> bool:
+    return _container_kind(io.BytesIO(head), head, len(head)) is not None
 
 
 def _copy(source: Source, copy: IO[bytes], ctx: Ctx) -> int:
@@ -460,6 +463,8 @@ def _tar(raw: IO[bytes], ctx: Ctx, member: str | None) -> tuple[str, list[Sectio
             _tar_members(archive, ctx, member, sections)
     except tarfile.TarError as err:  # a header or member cut short: the loaders fail there
         sections.append(_refusal(member, f"tar archive cannot be read to its end: {err}"))
+    except OverBudget as err:
+        sections.append(Section(member, [], [Problem(0, str(err), "limit")]))
     return "tar", sections
 
 
@@ -467,6 +472,7 @@ def _tar_members(
     archive: tarfile.TarFile, ctx: Ctx, member: str | None, sections: list[Section]
 ) -> None:
     for count, info in enumerate(archive):
+        ctx.budget.check(0)
         if count == MAX_TAR_MEMBERS:
             message = f"a tar archive of more than {MAX_TAR_MEMBERS} members: not all read"
             sections.append(_refusal(_inside(member, info.name), message))
@@ -487,6 +493,8 @@ def _zip(raw: IO[bytes], size: int, ctx: Ctx) -> tuple[str, list[Section]]:
             return _zip_kind(archive), [refused, *_readable_members(archive, ctx)]
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as err:
         return "zip", [_refusal(None, f"not a readable zip archive: {err}")]
+    except OverBudget as err:  # the file's time is spent between two members
+        return "zip", [Section(None, [], [Problem(0, str(err), "limit")])]
 
 
 def _readable_members(archive: zipfile.ZipFile, ctx: Ctx) -> list[Section]:
@@ -517,8 +525,25 @@ def _zip_sections(archive: zipfile.ZipFile, ctx: Ctx) -> list[Section]:
             continue
         named = ctx._replace(name=info.filename)
         with archive.open(info) as member:  # streamed: a deflated member is never held whole
-            sections += identify(member, info.file_size, named, info.filename)[1]
+            sections += _member(member, info.file_size, named, info.filename)
     return sections
+
+
+def _member(opened: IO[bytes], size: int, ctx: Ctx, name: str) -> list[Section]:
+    """A zip member, streamed; copied first when it is itself a container (tar and zip readers
+    seek back and forth, and a deflated member seeks back by decompressing again)."""
+    ctx.budget.check(0)
+    head = opened.read(512)
+    opened.seek(0)
+    if not _is_container(head):
+        return identify(opened, size, ctx, name)[1]
+    with tempfile.SpooledTemporaryFile(_SPOOL) as copy:
+        try:
+            copied = _copy(Source(opened, ctx.limits.max_bytes), copy, ctx)
+        except (LimitExceeded, OverBudget) as err:
+            return [Section(name, [], [Problem(0, str(err), "limit")])]
+        copy.seek(0)
+        return identify(copy, copied, ctx, name)[1]
 
 
 def _npy(source: Source, member: str | None, budget: Budget) -> Section:
