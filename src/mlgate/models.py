@@ -99,7 +99,7 @@ class RestrictedUnpickler(pickle.Unpickler):
         self._find = find_class_for(policy, super().find_class)
 
     def find_class(self, module: str, name: str) -> Any:
-        """Resolve a global only when the policy allows it."""
+        """The global `module.name` when the policy allows it; else UnsafeModelError."""
         return self._find(module, name)
 
 

@@ -21,6 +21,7 @@ import io
 import os
 import re
 import tarfile
+import tempfile
 import zipfile
 import zlib
 from pathlib import Path
@@ -35,7 +36,13 @@ from mlgate.pipelines.scan.opcodes import (
     StreamResult,
     scan_stream,
 )
-from mlgate.pipelines.scan.source import LimitExceeded, Source, Undecompressable, decompressing
+from mlgate.pipelines.scan.source import (
+    CHUNK,
+    LimitExceeded,
+    Source,
+    Undecompressable,
+    decompressing,
+)
 
 #: Names that claim a pickle: such a file that is not a readable pickle is a finding.
 PICKLE_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".ckpt", ".bin", ".sav", ".p")
@@ -48,9 +55,26 @@ _COMPRESSED: dict[bytes, str] = {
     b"]\x00": "lzma",
     b"\xfd7zXZ": "xz",
 }
-_REFUSED = {b"ZF": "joblib's pre-0.10 format", b"\x04\x22\x4d\x18": "lz4 compression"}
+_REFUSED = {
+    b"ZF": "joblib's pre-0.10 format",
+    b"\x04\x22\x4d\x18": "lz4 compression",
+    b"\x28\xb5\x2f\xfd": "zstandard compression",  # pandas reads `.zst` when it can
+}
+#: Containers (zip, compressed, tar) inside containers: deeper than this is a finding.
+MAX_DEPTH = 3
+#: Members of a tar archive read (PyTorch's legacy tar holds four): more is a finding.
+MAX_TAR_MEMBERS = 1000
+#: Decompressed data that is not a pickle is held for a second reading: in memory up to this,
+#: in a temporary file above (at most max-bytes, charged to the file's time budget).
+_SPOOL = 64 << 20
 _EMBEDDED = re.compile(rb"\x80[\x02-\x05]|c[A-Za-z_][\w.]{0,200}\n[A-Za-z_][\w.]{0,200}\n")
+#: In text, only a binary protocol header (a line `cat\ndog\n` is text, not an import).
+_EMBEDDED_IN_TEXT = re.compile(rb"\x80[\x02-\x05]")
 _MAX_EMBEDDED = 256
+#: Opcodes one probe for an embedded pickle may read, and all the probes of a file together
+#: (charged to the file's opcode budget and deadline too).
+_PROBE_OPCODES = 10_000
+_ALL_PROBES_OPCODES = 200_000
 #: The time limit holds for files up to this size, and grows in proportion above it (20 s per
 #: 10 MB by default: the scanner reads dense pickles at about 1 MB/s).
 _TIMED_SIZE = 10_000_000
@@ -74,6 +98,7 @@ class Ctx(NamedTuple):
     limits: Limits
     budget: Budget
     name: str = ""  # the file's or member's name: a pickle suffix makes a failed read a finding
+    depth: int = 0  # how many containers hold the data being read
 
 
 class Section(NamedTuple):
@@ -104,8 +129,13 @@ def read_stream(raw: IO[bytes], size: int, name: str, limits: Limits) -> tuple[s
     """(format name, sections) of an open file (at byte 0) of `size` bytes named `name`."""
     seconds = limits.max_seconds * max(1.0, size / _TIMED_SIZE)
     ctx = Ctx(limits, Budget(limits.max_opcodes, seconds), Path(name).name)
-    kind, sections = identify(raw, size, ctx, None)
-    return kind, sections + _payloads(sections, ctx)
+    try:
+        kind, sections = identify(raw, size, ctx, None)
+        return kind, sections + _payloads(sections, ctx)
+    except RecursionError:
+        return "unknown", [_refusal(None, "nested too deeply to read: not checkable")]
+    except MemoryError:
+        return "unknown", [_refusal(None, "needs more memory than there is to read: not checkable")]
 
 
 def _payloads(sections: list[Section], ctx: Ctx) -> list[Section]:
@@ -126,13 +156,13 @@ def identify(raw: IO[bytes], size: int, ctx: Ctx, member: str | None) -> tuple[s
     """Read `raw` (positioned at 0, `size` bytes) by its content."""
     head = raw.read(16)
     raw.seek(0)
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return _zip(raw, size, ctx)
     if head.startswith(npy.MAGIC):
         return "npy", [_npy(Source(raw, ctx.limits.max_bytes, size), member, ctx.budget)]
     container = _container(raw, head, size, ctx, member)
     if container is None:
         return _plain(raw, size, ctx, member)
+    if _is_zip(head):
+        return container
     kind, sections = _plain(raw, size, ctx._replace(name=""), member)  # pickle.load reads it too
     if kind in _DATA_KINDS:
         return container
@@ -142,19 +172,38 @@ def identify(raw: IO[bytes], size: int, ctx: Ctx, member: str | None) -> tuple[s
 def _container(
     raw: IO[bytes], head: bytes, size: int, ctx: Ctx, member: str | None
 ) -> tuple[str, list[Section]] | None:
-    """A compressed or tar file, read as joblib or PyTorch reads it (None: neither)."""
-    for magic, why in _REFUSED.items():
+    """A zip, compressed or tar file, read as numpy, joblib or PyTorch reads it (None: none)."""
+    kind = _container_kind(raw, head, size)
+    if kind is None:
+        return None
+    if ctx.depth >= MAX_DEPTH:
+        message = f"containers nested more than {MAX_DEPTH} deep: not read"
+        return kind, [_refusal(member, message)]
+    inner = ctx._replace(depth=ctx.depth + 1)
+    if kind in _REFUSED.values():
+        return "joblib", [_refusal(member, f"{kind} cannot be checked: save without it")]
+    if kind == "zip":
+        return _zip(raw, size, inner)
+    if kind == "tar":
+        return _tar(raw, inner, member)
+    return _compressed(raw, kind, inner, member)
+
+
+def _is_zip(head: bytes) -> bool:
+    return head.startswith((b"PK\x03\x04", b"PK\x05\x06"))
+
+
+def _container_kind(raw: IO[bytes], head: bytes, size: int) -> str | None:
+    """`zip`, `tar`, a codec, or why the compression is refused (None: no container)."""
+    if _is_zip(head):
+        return "zip"
+    for magic, name in (*_REFUSED.items(), *_COMPRESSED.items()):
         if head.startswith(magic):
-            return "joblib", [_refusal(member, f"{why} cannot be checked: save without it")]
-    for magic, codec in _COMPRESSED.items():
-        if head.startswith(magic):
-            return _compressed(raw, codec, ctx, member)
+            return name
     if len(head) > 1 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:
-        return _compressed(raw, "zlib", ctx, member)  # joblib tries zlib on any `x`
+        return "zlib"  # joblib tries zlib on any `x`
     raw.seek(0)
-    if size >= 512 and _is_tar(raw):
-        return _tar(raw, ctx)
-    return None
+    return "tar" if size >= 512 and _is_tar(raw) else None
 
 
 def _refusal(member: str | None, message: str) -> Section:
@@ -190,7 +239,9 @@ def _data(raw: IO[bytes], size: int, ctx: Ctx, member: str | None) -> tuple[str,
     if kind == "safetensors":
         return kind, []
     raw.seek(0)
-    return kind, [_embedded(Source(raw, ctx.limits.max_bytes, size), member, ctx.budget)]
+    pattern = _EMBEDDED_IN_TEXT if kind == "text" else _EMBEDDED
+    source = Source(raw, ctx.limits.max_bytes, size)
+    return kind, [_embedded(source, member, ctx.budget, pattern)]
 
 
 def _data_kind(head: bytes, name: str) -> str:
@@ -225,12 +276,13 @@ def streams(source: Source, member: str | None, budget: Budget, joblib: bool) ->
         count += 1
         arrays = arrays or result.arrays
         is_pickle = is_pickle or result.complete or bool(result.imports) or _unsafe(result)
+        is_pickle = is_pickle or _limited(result)  # not read to its end: never quietly data
         legacy = legacy or (count == 1 and result.value == TORCH_MAGIC)
         if legacy and count == _LEGACY_TORCH_STREAMS:
             break
     if count == 0 and not section.problems:
         section.problems.append(Problem(0, "empty file: no pickle to read"))
-    return Scanned(section, is_pickle or count == 0, legacy, arrays)
+    return Scanned(section, is_pickle, legacy, arrays)  # empty: data, unless named a pickle
 
 
 def _at_end(source: Source, section: Section) -> bool:
@@ -248,6 +300,10 @@ def _add(section: Section, result: StreamResult) -> Section:
     return section._replace(payloads=section.payloads + result.payloads)
 
 
+def _limited(result: StreamResult) -> bool:
+    return any(problem.kind == "limit" for problem in result.problems)
+
+
 def _unsafe(result: StreamResult) -> bool:
     return any(problem.kind == "unsafe" for problem in result.problems)
 
@@ -257,31 +313,53 @@ def _stopped(section: Section) -> bool:
     return any(problem.kind != "unsafe" for problem in section.problems)
 
 
-def _embedded(source: Source, member: str | None, budget: Budget) -> Section:
+def _embedded(
+    source: Source, member: str | None, budget: Budget, pattern: re.Pattern[bytes] = _EMBEDDED
+) -> Section:
     """Pickle streams that import, hidden in data no loader reads as a pickle from byte 0."""
     section = Section(member, [], [])
+    probes = Budget(_ALL_PROBES_OPCODES)
     try:
         while len(section.problems) < _MAX_EMBEDDED and not source.at_end():
             budget.check(0)
             base, window = source.tell(), source.peek(_WINDOW * 2)
             end = _WINDOW if len(window) == _WINDOW * 2 else len(window)
-            for match in _EMBEDDED.finditer(window, 0, end):
-                _probe(window[match.start() :], base + match.start(), section, budget)
+            for match in pattern.finditer(window, 0, end):
+                probe = _probe_budget(probes, budget)
+                _probe(Source.within(window, match.start()), base + match.start(), section, probe)
+                _charge(probes, budget, probe)
             source.skip(end)
     except (LimitExceeded, OverBudget) as err:
         section.problems.append(Problem(source.tell(), str(err), "limit"))
     return section
 
 
-def _probe(data: bytes, offset: int, section: Section, budget: Budget) -> None:
+def _probe(source: Source, offset: int, section: Section, probe: Budget) -> None:
     """Scan one candidate stream; a finding when it imports anything (random data can hold a
     stray EXT or STACK_GLOBAL; only a named import is a real embedded pickle)."""
-    probe = Budget(10_000, budget.seconds)
-    result = scan_stream(Source(io.BytesIO(data), len(data), len(data)), probe)
+    result = scan_stream(source, probe)
     if result.imports:
         names = ", ".join(f"{item.module}.{item.name}" for item in result.imports)
         message = f"pickle-like bytes at byte {offset} would import {names}: not a known format"
         section.problems.append(Problem(offset, message))
+
+
+def _probe_budget(probes: Budget, budget: Budget) -> Budget:
+    """The opcodes and time one probe may use: what is left to all probes and to the file."""
+    probe = Budget(max(0, min(_PROBE_OPCODES, probes.left, budget.left)))
+    probe.deadline = budget.deadline
+    return probe
+
+
+def _charge(probes: Budget, budget: Budget, probe: Budget) -> None:
+    """Charge a probe's opcodes to the probes and the file; over either, or late: OverBudget."""
+    used = probe.limit - probe.left
+    probes.left -= used
+    budget.left -= used
+    budget.check(0)
+    if probes.left <= 0 or budget.left <= 0:
+        message = "too many pickle-like bytes in data to search them all: not checkable"
+        raise OverBudget(message)
 
 
 def _compressed(
@@ -290,7 +368,9 @@ def _compressed(
     raw.seek(0)
     with decompressing(raw, codec) as unpacked:
         kind, sections = _plain_stream(unpacked, ctx, member)
-    if kind == "joblib":  # read again as `pickle.load` reads it
+    if kind == "data":  # pandas reads a compressed tar (`.tar.gz`): identified again
+        kind, sections = _unpacked(raw, codec, ctx, member)
+    elif kind == "joblib":  # read again as `pickle.load` reads it
         raw.seek(0)
         with decompressing(raw, codec) as unpacked:
             sections.append(_as_plain(Source(unpacked, ctx.limits.max_bytes), member, ctx.budget))
@@ -301,9 +381,67 @@ def _plain_stream(unpacked: IO[bytes], ctx: Ctx, member: str | None) -> tuple[st
     """A decompressed stream, read twice (joblib, then plain) when it holds joblib arrays."""
     scanned = streams(Source(unpacked, ctx.limits.max_bytes), member, ctx.budget, joblib=True)
     if not scanned.pickle:
-        broken = [item for item in scanned.section.problems if "decompress" in item.message]
-        return "data", [Section(member, [], broken)]  # joblib fails before anything runs
+        return "data", []
     return ("joblib" if scanned.arrays else "pickle"), [scanned.section]
+
+
+def _unpacked(
+    raw: IO[bytes], codec: str, ctx: Ctx, member: str | None
+) -> tuple[str, list[Section]]:
+    """Decompressed data that is no pickle: a container (a tar, for pandas) is copied once and
+    identified by its content; other data is data, as it was to the loaders."""
+    raw.seek(0)
+    with decompressing(raw, codec) as unpacked:
+        try:
+            head = Source(unpacked, ctx.limits.max_bytes).peek(512)
+        except Undecompressable as err:
+            return "data", [_refusal(member, f"cannot decompress: {err}")]
+    if not _holds_more(head):
+        return "data", []
+    raw.seek(0)
+    with tempfile.SpooledTemporaryFile(_SPOOL) as copy, decompressing(raw, codec) as unpacked:
+        try:
+            size = _copy(Source(unpacked, ctx.limits.max_bytes), copy, ctx)
+        except (LimitExceeded, OverBudget) as err:
+            return "data", [Section(member, [], [Problem(0, str(err), "limit")])]
+        except Undecompressable as err:
+            return "data", [_refusal(member, f"cannot decompress: {err}")]
+        copy.seek(0)
+        return identify(copy, size, ctx._replace(name=_unsuffixed(ctx.name)), member)
+
+
+def _holds_more(head: bytes) -> bool:
+    """Whether decompressed data starts like a container or an array (read again)."""
+    return head.startswith(npy.MAGIC) or _is_container(head)
+
+
+def _is_container(head: bytes) -> bool:
+    return _container_kind(io.BytesIO(head), head, len(head)) is not None
+
+
+def _copy(source: Source, copy: IO[bytes], ctx: Ctx) -> int:
+    """Copy all of `source` into `copy` (its size), within the file's time budget; all the
+    copies made for one file (nested ones too) add up to at most max-bytes."""
+    while not source.at_end():
+        ctx.budget.check(0)
+        chunk = source.peek(CHUNK)
+        source.skip(len(chunk))  # past max-bytes: LimitExceeded
+        ctx.budget.copied += len(chunk)
+        if ctx.budget.copied > ctx.limits.max_bytes:
+            limit = ctx.limits.max_bytes
+            raise LimitExceeded(f"decompressed copies over max-bytes ({limit}): not read")
+        copy.write(chunk)
+    return source.tell()
+
+
+def _unsuffixed(name: str) -> str:
+    """`model.pkl.gz` decompressed is `model.pkl` (its name still claims a pickle)."""
+    return str(Path(name).with_suffix("")) if Path(name).suffix else name
+
+
+def _inside(member: str | None, name: str) -> str:
+    """A member's name inside a member (`outer.tar:inner.pkl`)."""
+    return f"{member}:{name}" if member else name
 
 
 def _is_tar(raw: IO[bytes]) -> bool:
@@ -316,18 +454,33 @@ def _is_tar(raw: IO[bytes]) -> bool:
         raw.seek(0)
 
 
-def _tar(raw: IO[bytes], ctx: Ctx) -> tuple[str, list[Section]]:
-    """Every regular member of a tar archive, by its content (PyTorch's legacy tar format)."""
+def _tar(raw: IO[bytes], ctx: Ctx, member: str | None) -> tuple[str, list[Section]]:
+    """Every regular member of a tar archive, by its content (PyTorch's legacy tar format,
+    pandas' single-member tar); each member is read in place, never copied."""
     sections: list[Section] = []
-    with tarfile.open(fileobj=raw, mode="r:") as archive:
-        for info in archive.getmembers()[: ctx.limits.max_findings]:
-            unpacked = archive.extractfile(info) if info.isfile() else None
-            if unpacked is not None:
-                data = io.BytesIO(unpacked.read(ctx.limits.max_bytes + 1))
-                sections += identify(
-                    data, len(data.getvalue()), ctx._replace(name=info.name), info.name
-                )[1]
+    try:
+        with tarfile.open(fileobj=raw, mode="r:") as archive:
+            _tar_members(archive, ctx, member, sections)
+    except tarfile.TarError as err:  # a header or member cut short: the loaders fail there
+        sections.append(_refusal(member, f"tar archive cannot be read to its end: {err}"))
+    except OverBudget as err:
+        sections.append(Section(member, [], [Problem(0, str(err), "limit")]))
     return "tar", sections
+
+
+def _tar_members(
+    archive: tarfile.TarFile, ctx: Ctx, member: str | None, sections: list[Section]
+) -> None:
+    for count, info in enumerate(archive):
+        ctx.budget.check(0)
+        if count == MAX_TAR_MEMBERS:
+            message = f"a tar archive of more than {MAX_TAR_MEMBERS} members: not all read"
+            sections.append(_refusal(_inside(member, info.name), message))
+            return
+        unpacked = archive.extractfile(info) if info.isfile() else None
+        if unpacked is not None:
+            named = ctx._replace(name=info.name)
+            sections += identify(unpacked, info.size, named, _inside(member, info.name))[1]
 
 
 def _zip(raw: IO[bytes], size: int, ctx: Ctx) -> tuple[str, list[Section]]:
@@ -340,6 +493,8 @@ def _zip(raw: IO[bytes], size: int, ctx: Ctx) -> tuple[str, list[Section]]:
             return _zip_kind(archive), [refused, *_readable_members(archive, ctx)]
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, NotImplementedError) as err:
         return "zip", [_refusal(None, f"not a readable zip archive: {err}")]
+    except OverBudget as err:  # the file's time is spent between two members
+        return "zip", [Section(None, [], [Problem(0, str(err), "limit")])]
 
 
 def _readable_members(archive: zipfile.ZipFile, ctx: Ctx) -> list[Section]:
@@ -370,8 +525,25 @@ def _zip_sections(archive: zipfile.ZipFile, ctx: Ctx) -> list[Section]:
             continue
         named = ctx._replace(name=info.filename)
         with archive.open(info) as member:  # streamed: a deflated member is never held whole
-            sections += identify(member, info.file_size, named, info.filename)[1]
+            sections += _member(member, info.file_size, named, info.filename)
     return sections
+
+
+def _member(opened: IO[bytes], size: int, ctx: Ctx, name: str) -> list[Section]:
+    """A zip member, streamed; copied first when it is itself a container (tar and zip readers
+    seek back and forth, and a deflated member seeks back by decompressing again)."""
+    ctx.budget.check(0)
+    head = opened.read(512)
+    opened.seek(0)
+    if not _is_container(head):
+        return identify(opened, size, ctx, name)[1]
+    with tempfile.SpooledTemporaryFile(_SPOOL) as copy:
+        try:
+            copied = _copy(Source(opened, ctx.limits.max_bytes), copy, ctx)
+        except (LimitExceeded, OverBudget) as err:
+            return [Section(name, [], [Problem(0, str(err), "limit")])]
+        copy.seek(0)
+        return identify(copy, copied, ctx, name)[1]
 
 
 def _npy(source: Source, member: str | None, budget: Budget) -> Section:

@@ -23,6 +23,11 @@ from mlgate.pipelines.scan.values import Global, Obj
 
 _FIXED = re.compile(r"[biufcmMO](\d+)\Z")
 _FLEXIBLE = re.compile(r"[SUV]\d*\Z")
+#: The flags numpy writes in a dtype's state for its type code (others: 0). numpy's
+#: `__setstate__` takes the flags as they are, and `hasobject` is their lowest bit: a `u1`
+#: with flags 1 makes joblib unpickle the array bytes.
+_CODE_FLAGS = {"O": 63, "U": 8}
+_HASOBJECT = 0x01
 
 
 class ArrayLayout(NamedTuple):
@@ -77,14 +82,36 @@ def _dtype(dtype: object, depth: int) -> tuple[int, bool] | str:
     args, state = dtype.args, dtype.state
     if not isinstance(args, tuple) or not args or not isinstance(args[0], str):
         return "a dtype has no type code"
-    fixed = _FIXED.match(args[0])
+    item = _item(args[0], state, depth)
+    if isinstance(item, str) or _flags_as_written(args[0], state, item[1]):
+        return item
+    return f"dtype {args[0]!r} has flags numpy never writes for it"
+
+
+def _item(code: str, state: object, depth: int) -> tuple[int, bool] | str:
+    """(itemsize, has_object) from the type code, and the state for S, U and V."""
+    fixed = _FIXED.match(code)
     if fixed:
-        return int(fixed.group(1)), args[0][0] == "O"
-    if not _FLEXIBLE.match(args[0]) or not isinstance(state, tuple) or len(state) < 8:
-        return f"dtype {args[0]!r} is not understood"
+        return int(fixed.group(1)), code[0] == "O"
+    if not _FLEXIBLE.match(code) or not isinstance(state, tuple) or len(state) < 8:
+        return f"dtype {code!r} is not understood"
     if not _size(state[5]):
-        return f"dtype {args[0]!r} has no valid item size"
+        return f"dtype {code!r} has no valid item size"
     return _flexible(state, depth)
+
+
+def _flags_as_written(code: str, state: object, has_object: bool) -> bool:
+    """Whether the state's flags are what numpy writes for the code (a state that is not a
+    tuple of 8 or more is refused by numpy itself)."""
+    if not isinstance(state, tuple) or len(state) < 8:
+        return True
+    flags = state[7]
+    if not isinstance(flags, int) or isinstance(flags, bool) or not -128 <= flags <= 255:
+        return False
+    flags += 128 if flags < 0 else 0  # numpy's reading of flags pickled as a signed char
+    if code[0] == "V":
+        return bool(flags & _HASOBJECT) == has_object
+    return flags == _CODE_FLAGS.get(code[0], 0)
 
 
 def _flexible(state: tuple[object, ...], depth: int) -> tuple[int, bool] | str:

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from mlgate.pipelines.scan import torch_calls
 from mlgate.pipelines.scan.joblib_arrays import ArrayLayout, array_layout
 from mlgate.pipelines.scan.reader import read_ops
 from mlgate.pipelines.scan.source import LimitExceeded, Source, Undecompressable
@@ -89,6 +90,7 @@ class Budget:
         self.seconds = seconds
         self.deadline = time.monotonic() + seconds
         self.values = values
+        self.copied = 0  # bytes decompressed into copies (read again by their content)
 
     def check(self, held: int) -> None:
         """Raise OverBudget when the file took too long or holds too many values."""
@@ -166,6 +168,7 @@ class Machine:
         self.frame_end = 0
         self.arrays = False
         self.payloads: list[tuple[int, bytes]] = []
+        self.filled: set[int] = set()  # ids of the targets of SETITEM(S), APPEND(S), ADDITEMS
         self.done = False
 
     def run(self) -> None:
@@ -352,6 +355,7 @@ def _marked_dict(machine: Machine, arg: Any) -> None:
 def _set_items(machine: Machine, target: object, items: list[object]) -> None:
     if len(items) % 2:
         raise Malformed("odd number of items for a dict")
+    machine.filled.add(id(target))
     if machine.joblib and isinstance(target, dict):
         for key, value in zip(items[::2], items[1::2], strict=True):
             if _hashable(key):
@@ -366,6 +370,7 @@ def _hashable(value: object) -> bool:
 def _append(machine: Machine, arg: Any) -> None:
     value = machine.pop()
     target = machine.peek()
+    machine.filled.add(id(target))
     if machine.joblib and isinstance(target, list):
         target.append(value)
 
@@ -373,6 +378,7 @@ def _append(machine: Machine, arg: Any) -> None:
 def _appends(machine: Machine, arg: Any) -> None:
     items = machine.pop_mark()
     target = machine.peek()
+    machine.filled.add(id(target))
     if machine.joblib and isinstance(target, list):
         target.extend(items)
 
@@ -390,7 +396,7 @@ def _setitems(machine: Machine, arg: Any) -> None:
 
 def _additems(machine: Machine, arg: Any) -> None:
     machine.pop_mark()
-    machine.peek()
+    machine.filled.add(id(machine.peek()))
 
 
 def _frozenset(machine: Machine, arg: Any) -> None:
@@ -479,6 +485,9 @@ def _check_call(machine: Machine, func: object, args: object) -> None:
     """`torch.storage._load_from_bytes(data)` runs `torch.load` on `data`: the bytes must be
     a constant, kept to be scanned as a file of their own (a tensor pickled without torch.save).
     """
+    why = torch_calls.refusal(func, args, machine.filled)
+    if why:
+        machine.problem(why, "unsafe")
     if func != LOAD_FROM_BYTES:
         return
     if isinstance(args, tuple) and len(args) == 1 and isinstance(args[0], bytes):

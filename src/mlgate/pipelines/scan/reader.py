@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from mlgate.pipelines.scan import textargs
 from mlgate.pipelines.scan.source import Source
 
 SMALL = 1 << 20
@@ -88,6 +89,14 @@ _READERS: Mapping[str, Callable[[Source], object]] = MappingProxyType(
     {
         "GLOBAL": _pair,
         "INST": _pair,
+        "INT": textargs.read_int,
+        "LONG": textargs.read_long,
+        "FLOAT": textargs.read_float,
+        "STRING": textargs.read_string,
+        "UNICODE": textargs.read_unicode,
+        "GET": textargs.read_memo_key,
+        "PUT": textargs.read_memo_key,
+        "PERSID": textargs.read_persid,
         "BINBYTES": _bytes4,
         "BINBYTES8": _bytes8,
         "BYTEARRAY8": _bytes8,

@@ -74,6 +74,13 @@ class Source:
         self.consumed = 0
         self.bound = limit if size is None else min(limit, size)
 
+    @classmethod
+    def within(cls, data: bytes, start: int) -> Source:
+        """The bytes of `data` from `start` on, read in place (never copied)."""
+        source = cls(io.BytesIO(b""), len(data) - start, len(data) - start)
+        source.buffer, source.index = data, start
+        return source
+
     def tell(self) -> int:
         """Bytes consumed so far."""
         return self.consumed
@@ -137,7 +144,8 @@ class Source:
             if end >= 0:
                 return self.read(end + 1 - self.index)
         if self._available(CHUNK) == CHUNK:
-            raise ValueError(f"a line longer than {CHUNK} bytes at byte {self.consumed}")
+            # the unpicklers read it: a limit of the scanner, never a reason to call it data
+            raise LimitExceeded(f"a line longer than {CHUNK} bytes at byte {self.consumed}")
         return self.read(self._available(CHUNK))
 
     def skip(self, count: int) -> None:

@@ -4,12 +4,23 @@ A pickle calls what it imports with arguments of its choosing (REDUCE), builds i
 (`__new__`, `__init__`) and sets their state (`__setstate__`, `__setattr__`). An entry is
 accepted when all of that runs nothing but attribute assignments:
 
-- it names a class (a function or a method can be called with any arguments);
+- it names a class (a function or a method can be called with any arguments), whose
+  metaclass's `__call__` is `type`'s (or a vouched class's);
 - its instances are neither callable (`__call__`) nor iterators (`__next__`): both call what
   they hold (`functools.partial`, `map`);
 - each of `__new__`, `__init__`, `__setstate__` and `__setattr__` it has is `object`'s, or
   belongs to a class a pack vouches for, or is Python code whose statements only assign
-  parameters and constants to attributes of `self` (and call `super().__init__` the same way).
+  parameters and constants to attributes of `self` (and call `super().__init__` the same way);
+  the values assigned call nothing: no call, operator, comparison, f-string, truth test,
+  unpacking or hashing of what the pickle gave;
+- setting an attribute runs the same kind of code only: a property's setter (or a Python
+  descriptor's `__set__`) is as plain as a builder;
+- the methods the unpickler or the first use of the object reaches by itself are not Python
+  code of the class: attribute lookup (`__getattr__`, `__getattribute__`, BUILD looks up
+  `__setstate__`), finalization (`__del__`), the container methods APPEND(S), SETITEM(S) and
+  ADDITEMS call (`append`, `extend`, `add`, `__setitem__`), hashing and equality (`__hash__`,
+  `__eq__`: a dict key) and numpy's `__array_finalize__`. They may be `object`'s, a builtin
+  container's, or a vouched class's.
 
 Compiled code (C classes) cannot be read, so it is refused unless a pack vouches for it.
 The module is imported to check the entry (the configuration is the project's own). A module
@@ -23,7 +34,7 @@ import importlib
 import inspect
 import textwrap
 from collections.abc import Callable
-from types import FunctionType
+from types import FunctionType, GetSetDescriptorType, MemberDescriptorType
 
 #: Expressions that can run code: calls, and operators or lookups that call dunder methods.
 _RISKY = (
@@ -36,7 +47,31 @@ _RISKY = (
     ast.Attribute,
     ast.Subscript,
     ast.BinOp,
+    ast.JoinedStr,  # `format` of what the pickle gave
+    ast.Compare,  # `__eq__`, `__lt__`, `__contains__`...
+    ast.UnaryOp,  # `__neg__`, `__invert__`, `__bool__` (`not`)
+    ast.BoolOp,  # `__bool__`
+    ast.IfExp,  # `__bool__`
+    ast.Starred,  # `__iter__`
+    ast.Await,
+    ast.Yield,
+    ast.YieldFrom,
 )
+#: Methods reached without being named by the pickle: never Python code of the class.
+_REACHED = (
+    "__getattr__",
+    "__getattribute__",
+    "__del__",
+    "append",
+    "extend",
+    "add",
+    "__setitem__",
+    "__hash__",
+    "__eq__",
+    "__array_finalize__",
+)
+#: The descriptors of `__slots__`, `__dict__` and C attributes: they store a value, no more.
+_STORING = (MemberDescriptorType, GetSetDescriptorType)
 _BUILDERS = ("__new__", "__init__", "__setstate__", "__setattr__")
 _CALLERS = {"__call__": "its instances are callable", "__next__": "its instances are iterators"}
 
@@ -62,15 +97,100 @@ def why_refused(target: object, vouched: Callable[[type], bool]) -> str | None:
     """Why `target` cannot be allowed (None when building it only sets attributes)."""
     if not isinstance(target, type):
         return "it is not a class: a pickle can call it with any arguments"
+    for check in (_metaclass, _callers, _builders, _reached, _setters):
+        problem = check(target, vouched)
+        if problem:
+            return problem
+    return None
+
+
+def _metaclass(target: type, vouched: Callable[[type], bool]) -> str | None:
+    """Calling the class runs its metaclass's `__call__`."""
+    for owner in _owners(type(target), "__call__"):
+        if not vouched(owner):
+            return "its metaclass defines __call__: calling the class runs it"
+    return None
+
+
+def _callers(target: type, vouched: Callable[[type], bool]) -> str | None:
     for method, why in _CALLERS.items():
         if _owner(target, method) is not None:
             return f"{why}: they call what a pickle gives them"
+    return None
+
+
+def _builders(target: type, vouched: Callable[[type], bool]) -> str | None:
     for method in _BUILDERS:
         for owner in _owners(target, method):  # `super()` calls reach every one of them
             problem = None if vouched(owner) else _not_plain(vars(owner)[method], method)
             if problem:
                 return problem
     return None
+
+
+def _reached(target: type, vouched: Callable[[type], bool]) -> str | None:
+    """Python code for a method the unpickler or a dict reaches by itself."""
+    for method in _REACHED:
+        for owner in _owners(target, method):
+            if not vouched(owner) and _python(vars(owner)[method]):
+                return f"its {method} is Python code the unpickler or a first use reaches"
+    return None
+
+
+def _python(value: object) -> bool:
+    """Whether a class attribute is Python code (a function, or a wrapped one)."""
+    if isinstance(value, staticmethod | classmethod | property):
+        return True
+    return isinstance(value, FunctionType) or hasattr(value, "__wrapped__")
+
+
+def _setters(target: type, vouched: Callable[[type], bool]) -> str | None:
+    """A data descriptor runs code when a builder or BUILD sets its attribute: BUILD without
+    `__setstate__` sets any attribute (the slot state), a builder the ones it assigns."""
+    default_build = _owner(target, "__setstate__") is None
+    names = set() if default_build else _assigned(target, vouched)
+    for owner in target.__mro__:
+        if owner in (object, type) or vouched(owner):
+            continue
+        for name, value in vars(owner).items():
+            problem = _setter_problem(name, value) if default_build or name in names else None
+            if problem:
+                return problem
+    return None
+
+
+def _assigned(target: type, vouched: Callable[[type], bool]) -> set[str]:
+    """The attributes of `self` the Python builders of `target` assign."""
+    names: set[str] = set()
+    for method in _BUILDERS:
+        for owner in _owners(target, method):
+            function = _function(vars(owner)[method])
+            if vouched(owner) or not isinstance(function, FunctionType):
+                continue
+            tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+            names |= {
+                node.attr
+                for node in ast.walk(tree)
+                if isinstance(node, ast.Attribute) and _self_attribute(node)
+            }
+    return names
+
+
+def _function(value: object) -> object:
+    return value.__func__ if isinstance(value, staticmethod | classmethod) else value
+
+
+def _setter_problem(name: str, value: object) -> str | None:
+    if isinstance(value, property):
+        fset = value.fset
+        return None if fset is None else _not_plain(fset, f"setter of {name}")
+    kind = type(value)
+    if not hasattr(kind, "__set__") or isinstance(value, _STORING):
+        return None
+    setter = getattr(kind, "__set__", None)
+    if isinstance(setter, FunctionType):
+        return _not_plain(setter, f"descriptor {name}'s __set__")
+    return f"its attribute {name} is set by compiled code mlgate cannot read"
 
 
 def _owners(target: type, method: str) -> list[type]:
@@ -134,7 +254,17 @@ def _super_init(node: ast.expr) -> bool:
 
 
 def _calls(node: ast.AST | None) -> bool:
-    """Whether evaluating `node` could call anything (calls, lambdas, comprehensions...)."""
+    """Whether evaluating `node` could call anything (calls, lambdas, comprehensions,
+    operators, truth tests, hashing a key of a dict or set display...)."""
     if node is None:
         return False
-    return any(isinstance(item, _RISKY) for item in ast.walk(node))
+    return any(isinstance(item, _RISKY) or _hashes(item) for item in ast.walk(node))
+
+
+def _hashes(node: ast.AST) -> bool:
+    """A dict or set display hashes its keys (and `{**x}` calls `keys`)."""
+    if isinstance(node, ast.Dict):
+        return not all(isinstance(key, ast.Constant) for key in node.keys)
+    if isinstance(node, ast.Set):
+        return not all(isinstance(item, ast.Constant) for item in node.elts)
+    return False
