@@ -18,11 +18,13 @@ The code a package ships runs when its server loads the model. It gets the least
   (`mlgate.pipelines.supervisor`): stopping or killing that pid leaves nothing behind. The
   project, the release store, the ledger folder, the allowed_signers file and the ledger's SSH
   key are hidden even when they lie in a folder the interpreter needs.
-- **Socket.** mlgate binds the server's listening socket on 127.0.0.1 and hands it over as an
-  inherited file descriptor (`{fd}` in a server command, `MLGATE_LISTEN_FD` in its
-  environment). A server command that only takes `{port}` binds that port inside its own
-  network namespace, and `python -m mlgate.pipelines.sandbox` (the relay, in the sandbox with
-  it) accepts on the inherited socket and forwards each connection to it.
+- **Socket.** No socket of the host's network namespace enters the sandbox. mlgate binds the
+  server's port on 127.0.0.1; the supervisor accepts there and hands each connection over an
+  AF_UNIX socket (SCM_RIGHTS) to `python -m mlgate.pipelines.sandbox` (the relay, in the
+  sandbox with the server), which forwards it to the server's port in the sandbox's own network
+  namespace. A server command that takes `{fd}` (the built-in one does) gets a listening socket
+  the relay binds there, under that number (also `MLGATE_LISTEN_FD`); one that takes `{port}`
+  binds it itself.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from typing import NamedTuple
 
 import mlgate
 from mlgate.errors import GateError
+from mlgate.pipelines.runtime import bind_local
 
 MODES = ("auto", "required", "off")
 ALLOWED = (
@@ -196,6 +199,14 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
         return
 
 
+def splice(client: socket.socket, upstream: socket.socket) -> None:
+    """Copy bytes both ways between two connected sockets until both directions end."""
+    inbound = threading.Thread(target=_pump, args=(client, upstream), daemon=True)
+    inbound.start()
+    _pump(upstream, client)
+    inbound.join()
+
+
 def _relay(client: socket.socket, port: int) -> None:
     with client:
         try:
@@ -204,32 +215,50 @@ def _relay(client: socket.socket, port: int) -> None:
             return
         with upstream:
             upstream.settimeout(None)
-            inbound = threading.Thread(target=_pump, args=(client, upstream), daemon=True)
-            inbound.start()
-            _pump(upstream, client)
-            inbound.join()
+            splice(client, upstream)
 
 
-def serve_relay(listener: socket.socket, port: int) -> None:
-    """Forward every connection accepted on `listener` to 127.0.0.1:`port`, until it closes."""
+def serve_handoff(control: socket.socket, port: int) -> None:
+    """Forward every connection the supervisor hands over on `control` (an AF_UNIX socket,
+    one descriptor per byte) to 127.0.0.1:`port` in the sandbox's network, until it closes."""
     while True:
         try:
-            client, _ = listener.accept()
-        except OSError:  # the listener was closed: nothing more to relay
+            _, fds, _, _ = socket.recv_fds(control, 1, 1)
+        except OSError:  # the supervisor went away: nothing more to relay
             return
+        if not fds:  # end of stream: the supervisor closed its side
+            return
+        client = socket.socket(fileno=fds[0])
         threading.Thread(target=_relay, args=(client, port), daemon=True).start()
 
 
+def _own_listener(fd: int, port: int) -> tuple[int, ...]:
+    """Bind 127.0.0.1:`port` in the sandbox's own network namespace, under descriptor `fd`
+    (the number the server command was given, replacing the control socket's copy there), for
+    a server that takes `{fd}`."""
+    listener = bind_local(port)
+    os.dup2(listener.fileno(), fd)
+    listener.close()
+    return (fd,)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """The relay: run the server command, forward the inherited socket to its port."""
+    """The relay in the sandbox: run the server command and forward to its port every
+    connection the supervisor hands over on the control socket `--fd`."""
     parser = argparse.ArgumentParser(prog="python -m mlgate.pipelines.sandbox")
-    parser.add_argument("--fd", type=int, required=True, help="the inherited listening socket")
+    parser.add_argument("--fd", type=int, required=True, help="the control socket")
     parser.add_argument("--port", type=int, required=True, help="where the server listens")
+    parser.add_argument("--bind", action="store_true", help="bind the port, hand it over as --fd")
     parser.add_argument("command", nargs="+", help="the server command")
     args = parser.parse_args(argv)
-    listener = socket.socket(fileno=args.fd)
-    server = subprocess.Popen(args.command)
-    threading.Thread(target=serve_relay, args=(listener, args.port), daemon=True).start()
+    control = socket.socket(fileno=os.dup(args.fd))
+    passed = _own_listener(args.fd, args.port) if args.bind else ()
+    if not passed:
+        os.close(args.fd)
+    server = subprocess.Popen(args.command, pass_fds=passed)
+    for fd in passed:
+        os.close(fd)
+    threading.Thread(target=serve_handoff, args=(control, args.port), daemon=True).start()
     return server.wait()
 
 
