@@ -226,3 +226,42 @@ def test_servers_outlive_the_mlgate_process_that_deployed_them(tmp_path: Path) -
 
 def test_the_supervisor_passes_on_the_exit_status() -> None:
     assert supervisor.main(["--", sys.executable, "-c", "raise SystemExit(3)"]) == 3
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None, reason="mounts a fake /opt: root"
+)
+def test_a_project_under_opt_stays_hidden(tmp_path: Path) -> None:
+    """A self-hosted runner's layout: the runner's credentials, another repository and the
+    project (with its .env) under /opt. `mlgate deploy` runs there, in a mount namespace of
+    its own where tmp_path/opt is /opt; the model reads what it can."""
+    runner = Path("/opt/actions-runner")
+    fake = tmp_path / "opt" / "actions-runner"
+    (fake / "_work" / "repo" / "repo").mkdir(parents=True)
+    (fake / "_work" / "other").mkdir()
+    for name in (".credentials_rsaparams", "_work/other/secret.txt", "_work/repo/repo/.env"):
+        (fake / name).write_text("secret")
+    wanted = {
+        "runner credentials": str(runner / ".credentials_rsaparams"),
+        "other repository": str(runner / "_work" / "other" / "secret.txt"),
+        "project .env": str(runner / "_work" / "repo" / "repo" / ".env"),
+    }
+    package = _package(tmp_path / "reader", wanted)
+    project = fake / "_work" / "repo" / "repo"
+    (project / "pyproject.toml").write_text(
+        "[tool.mlgate.environments.ci]\n"
+        'target = { kind = "local", sandbox = "required" }\n'
+        "approval = { required = false }\n"
+        'verify = { requests = 1, bake = "0s" }\n'
+    )
+    deploy = f"{sys.executable} -m mlgate deploy {package.path} --env ci"
+    script = f"mount --bind {tmp_path / 'opt'} /opt && cd {runner}/_work/repo/repo && {deploy}"
+    done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, check=False)
+    target = open_stage(release.settings("ci", project / "pyproject.toml", "ci", {})).target
+    assert isinstance(target, LocalTarget)
+    try:
+        assert (done.returncode, done.stderr) == (0, b"")
+        router = json.loads((target.store / "router.json").read_text())
+        assert _answer(f"http://127.0.0.1:{router['port']}") == dict.fromkeys(wanted, "ENOENT")
+    finally:
+        target.shutdown()

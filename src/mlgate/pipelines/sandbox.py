@@ -72,7 +72,9 @@ REFUSED_PREFIXES = (
     "CLOUDSDK_",
     "SSH_",
 )
-SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
+#: Mounted read-only. Not /opt (self-hosted runners keep their work folders, credentials and
+#: other repositories there): an interpreter under /opt is mounted by its own folders.
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 #: Readable by root only, and root may run mlgate: masked in the sandbox.
 SYSTEM_SECRETS = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssh")
 _CHUNK = 65536
@@ -173,16 +175,29 @@ def _hidden(path: Path) -> list[str]:
     return ["--tmpfs", str(path)] if path.exists() else []
 
 
+def _exposed(folders: Sequence[str]) -> Iterator[Path]:
+    """The working folder (often the project) and the deployer's HOME when they lie inside a
+    mounted folder (a project under /etc, a HOME inside an interpreter's folder) and hold none
+    of the mounted folders: hidden too."""
+    home = os.environ.get("HOME", "")
+    mounted = [Path(folder) for folder in folders]
+    for path in (Path.cwd().resolve(), *([Path(home).resolve()] if os.path.isabs(home) else [])):
+        under = any(path.is_relative_to(folder) and path != folder for folder in mounted)
+        if under and not any(folder.is_relative_to(path) for folder in mounted):
+            yield path
+
+
 def sandbox_argv(bwrap: str, release: Path, hide: Sequence[Path]) -> list[str]:
     """The bwrap command line confining a server to `release`; `hide` (the release store,
     the ledger, signing keys) stays out even when it lies inside a folder the interpreter
     needs. The sandbox dies with the bwrap process and runs in its own session."""
     argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-all", "--cap-drop", "ALL"]
     argv += ["--tmpfs", PRIVATE_TMP]
-    for folder in (*SYSTEM, *map(str, _python_folders(hide))):
+    folders = [*SYSTEM, *map(str, _python_folders(hide))]
+    for folder in folders:
         argv += ["--ro-bind-try", folder, folder]
     argv += ["--dev", "/dev", "--proc", "/proc", *_masks()]
-    for path in hide:
+    for path in (*hide, *_exposed(folders)):
         argv += _hidden(path)
     info = release / ".mlgate-release.json"
     argv += ["--bind", str(release), str(release), "--ro-bind", str(info), str(info)]
