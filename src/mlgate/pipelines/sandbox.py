@@ -7,14 +7,14 @@ The code a package ships runs when its server loads the model. It gets the least
   keys the environment names in `env = [...]`. Nothing else of the deployer's environment:
   not `MLGATE_LEDGER_KEY`, not `GITHUB_*`/`ACTIONS_*` tokens, not cloud credentials. Those
   cannot be named in `env` either (`refused_key`).
-- **Sandbox.** With `sandbox = "auto"` (the default) and a working `bwrap`, or with
-  `sandbox = "required"`, the server runs under bubblewrap (`sandbox_argv`): system folders,
-  the Python installation and mlgate itself read-only, its own release folder writable (its
-  `.mlgate-release.json` read-only), a private `/tmp`, everything else read-only (and
-  `/etc/shadow`, `/etc/gshadow`, `/etc/ssh` masked), every namespace unshared (its own pid
-  namespace: it sees and signals only itself; its own network namespace: no network), no
-  capabilities, its own session (no terminal to push input into), and it dies with bwrap's
-  parent (`--die-with-parent`), the supervisor whose pid mlgate records
+- **Sandbox.** With `sandbox = "auto"` (the default) and a working `bwrap`, or with `sandbox =
+  "required"`, the server runs under bubblewrap (`sandbox_argv`): system folders, the Python
+  installation and mlgate itself read-only, its own release folder read-only (a change would
+  persist into the next start), a private writable `/tmp` (its HOME), everything else read-only
+  (and `/etc/shadow`, `/etc/gshadow`, `/etc/ssh` masked), every namespace unshared (its own pid
+  namespace: it sees and signals only itself and the relay; its own network namespace: no
+  network), no capabilities, its own session (no terminal to push input into), and it dies with
+  bwrap's parent (`--die-with-parent`), the supervisor whose pid mlgate records
   (`mlgate.pipelines.supervisor`): stopping or killing that pid leaves nothing behind. The
   project, the release store, the ledger folder, the allowed_signers file and the ledger's SSH
   key are hidden even when they lie in a folder the interpreter needs.
@@ -199,8 +199,8 @@ def sandbox_argv(bwrap: str, release: Path, hide: Sequence[Path]) -> list[str]:
     argv += ["--dev", "/dev", "--proc", "/proc", *_masks()]
     for path in (*hide, *_exposed(folders)):
         argv += _hidden(path)
-    info = release / ".mlgate-release.json"
-    argv += ["--bind", str(release), str(release), "--ro-bind", str(info), str(info)]
+    # read-only: a change would persist into the next start of the release (/tmp is scratch)
+    argv += ["--ro-bind", str(release), str(release)]
     return [*argv, "--remount-ro", "/", "--chdir", str(release), "--"]
 
 
