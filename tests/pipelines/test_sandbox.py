@@ -19,6 +19,7 @@ import pytest
 
 from mlgate import cli
 from mlgate.errors import ConfigError, GateError
+from mlgate.pipelines import supervisor
 from mlgate.pipelines.environments import LocalSettings, release_config
 from mlgate.pipelines.local_target import LocalTarget
 from mlgate.pipelines.package import BuildOptions, Package, build_package
@@ -225,16 +226,16 @@ def test_sandboxed_model_fails_at_every_attack(
             "read project": "ENOENT",
             "write python installation": "EROFS",
             "write own release record": "EROFS",
-            "write own release folder": "ok",
+            "write own release folder": "EROFS",
             "write tmp": "ok",
             "write root": "EROFS",
             "read shadow": "EACCES" if Path("/etc/shadow").exists() else "ENOENT",
             "ssh host keys": [],
-            "pids": [1, 2],
+            "pids": [1, 2, 3],  # bwrap, the relay, the server
         }
         assert outside[1] == []
         assert ledger.read_text() == '{"seq": 1}\n'
-        assert (release / "scratch.txt").read_text() == "x"
+        assert not (release / "scratch.txt").exists()
         assert not (tmp_path / "scratch.txt").exists()
         assert LocalProcesses().alive(Proc(router["pid"], router["started"]))
         assert _call(stable_port)[2] == normal.digest  # the router still owns the stable port
@@ -378,7 +379,7 @@ server.serve_forever()
 @pytest.mark.parametrize(
     ("command", "pids"),
     [
-        ('["{python}", "src/own_server.py", "fd", "{fd}"]', [1, 2]),
+        ('["{python}", "src/own_server.py", "fd", "{fd}"]', [1, 2, 3]),  # relay, server
         ('["{python}", "src/own_server.py", "port", "{port}"]', [1, 2, 3]),  # relay, server
     ],
 )
@@ -401,6 +402,71 @@ def test_own_server_command_gets_the_socket_in_the_sandbox(
         assert staged.problem == ""
         how = json.loads(command)[2]
         assert _call(int(staged.url.rsplit(":", 1)[1]))[:2] == (200, {"how": how, "pids": pids})
+    finally:
+        target.shutdown()
+
+
+#: A `{fd}` server that takes the first connection it accepts (mlgate's readiness probe),
+#: disconnects it (connect(AF_UNSPEC)) and connects it to a server outside the sandbox: a TCP
+#: socket of the host's network namespace would reach it. Then it serves, reporting the result.
+ESCAPE_SERVER = """
+import ctypes, errno, json, os, socket, struct, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+def escape(sock):
+    unspec = struct.pack("H14x", 0)
+    ctypes.CDLL(None, use_errno=True).connect(sock.fileno(), unspec, len(unspec))
+    try:
+        sock.connect(("127.0.0.1", int(sys.argv[2])))
+        sock.sendall(b"escaped")
+    except OSError as err:
+        return errno.errorcode.get(err.errno, type(err).__name__)
+    return "ok"
+
+listener = socket.socket(fileno=int(os.environ["MLGATE_LISTEN_FD"]))
+first, _ = listener.accept()
+found = {"accepted socket": escape(first)}
+
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+
+    def do_POST(self):
+        self.rfile.read(int(self.headers["Content-Length"]))
+        body = json.dumps({"output": found}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+server = HTTPServer(("127.0.0.1", 0), Handler, bind_and_activate=False)
+server.socket = listener
+server.serve_forever()
+"""
+
+
+@needs_bwrap
+def test_a_sandboxed_server_cannot_turn_its_socket_into_a_host_connection(
+    tmp_path: Path, outside: tuple[int, list[str]]
+) -> None:
+    root = tmp_path / "escape"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "escape.py").write_text(ESCAPE_SERVER)
+    (root / "models").mkdir()
+    (root / "models" / "weights.json").write_text("[]")
+    (root / "pyproject.toml").write_text(
+        PYPROJECT.replace("VERSION", "1.0.0").replace('["src/probe"]', '["src/escape.py"]')
+        + f'server = ["{{python}}", "src/escape.py", "{{fd}}", "{outside[0]}"]\n'
+    )
+    package = build_package(root, BuildOptions(environ={"SOURCE_DATE_EPOCH": "1"}, builder="ci"))
+    target = _target(tmp_path / "project", '{ kind = "local", sandbox = "required" }')
+    try:
+        staged = target.stage(package, "")
+        assert staged.problem == ""
+        status, found, _ = _call(int(staged.url.rsplit(":", 1)[1]))
+        assert (status, found) == (200, {"accepted socket": "ECONNREFUSED"})
+        assert outside[1] == []
     finally:
         target.shutdown()
 
@@ -497,8 +563,10 @@ def test_relay_forwards_to_the_server_and_ends_with_it(tmp_path: Path) -> None:
     inner = bind_local(0)
     inner_port = int(inner.getsockname()[1])
     inner.close()  # the server binds it itself, as a `{port}` server command does
+    ours, theirs = socket.socketpair()
     # the relay owns the descriptor it is given, as it does in its own process: hand it a copy
-    argv = ["--fd", str(os.dup(listener.fileno())), "--port", str(inner_port), "--"]
+    argv = ["--fd", str(os.dup(theirs.fileno())), "--port", str(inner_port), "--"]
+    theirs.close()
     codes: list[int] = []
     relay = threading.Thread(
         target=lambda: codes.append(
@@ -506,6 +574,7 @@ def test_relay_forwards_to_the_server_and_ends_with_it(tmp_path: Path) -> None:
         )
     )
     relay.start()
+    threading.Thread(target=supervisor.accept_loop, args=(listener, ours), daemon=True).start()
     port = int(listener.getsockname()[1])
     for _ in range(500):
         status, output, _ = _retry_call(port)
@@ -513,11 +582,12 @@ def test_relay_forwards_to_the_server_and_ends_with_it(tmp_path: Path) -> None:
             break
     relay.join(30)
     assert (status, output, codes) == (200, [1], [3])
-    accepting = [t for t in threading.enumerate() if t.name.endswith("(serve_relay)")]
-    listener.shutdown(socket.SHUT_RDWR)  # the relay's accept loop ends with its socket
-    for thread in accepting:
+    handing = [t for t in threading.enumerate() if t.name.endswith("(serve_handoff)")]
+    ours.close()  # the relay's loop ends when the supervisor's side closes
+    for thread in handing:
         thread.join(5)
-    assert [thread.is_alive() for thread in accepting] == [False]
+    assert [thread.is_alive() for thread in handing] == [False]
+    listener.shutdown(socket.SHUT_RDWR)
     listener.close()
 
 

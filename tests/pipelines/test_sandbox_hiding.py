@@ -124,9 +124,11 @@ def test_hidden_files_are_masked_and_folders_emptied(tmp_path: Path) -> None:
     folder.mkdir()
     secret.write_text("PRIVATE KEY\n")
     argv = sandbox_argv("bwrap", tmp_path / "release", [folder, secret, tmp_path / "absent"])
-    masks = argv[argv.index("/proc") + 1 : argv.index("--bind")]
+    masks = argv[argv.index("/proc") + 1 : argv.index(str(tmp_path / "release")) - 1]
     assert masks[-5:] == ["--tmpfs", str(folder), "--ro-bind", os.devnull, str(secret)]
     assert argv[:3] == ["bwrap", "--die-with-parent", "--new-session"]
+    release = [str(tmp_path / "release")] * 2
+    assert argv[-8:] == ["--ro-bind", *release, "--remount-ro", "/", "--chdir", release[0], "--"]
 
 
 def _family(root: int) -> list[Proc]:
@@ -226,3 +228,82 @@ def test_servers_outlive_the_mlgate_process_that_deployed_them(tmp_path: Path) -
 
 def test_the_supervisor_passes_on_the_exit_status() -> None:
     assert supervisor.main(["--", sys.executable, "-c", "raise SystemExit(3)"]) == 3
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("unshare") is None, reason="mounts a fake /opt: root"
+)
+def test_a_project_under_opt_stays_hidden(tmp_path: Path) -> None:
+    """A self-hosted runner's layout: the runner's credentials, another repository and the
+    project (with its .env) under /opt. `mlgate deploy` runs there, in a mount namespace of
+    its own where tmp_path/opt is /opt; the model reads what it can."""
+    runner = Path("/opt/actions-runner")
+    fake = tmp_path / "opt" / "actions-runner"
+    (fake / "_work" / "repo" / "repo").mkdir(parents=True)
+    (fake / "_work" / "other").mkdir()
+    for name in (".credentials_rsaparams", "_work/other/secret.txt", "_work/repo/repo/.env"):
+        (fake / name).write_text("secret")
+    wanted = {
+        "runner credentials": str(runner / ".credentials_rsaparams"),
+        "other repository": str(runner / "_work" / "other" / "secret.txt"),
+        "project .env": str(runner / "_work" / "repo" / "repo" / ".env"),
+    }
+    package = _package(tmp_path / "reader", wanted)
+    project = fake / "_work" / "repo" / "repo"
+    (project / "pyproject.toml").write_text(
+        "[tool.mlgate.environments.ci]\n"
+        'target = { kind = "local", sandbox = "required" }\n'
+        "approval = { required = false }\n"
+        'verify = { requests = 1, bake = "0s" }\n'
+    )
+    deploy = f"{sys.executable} -m mlgate deploy {package.path} --env ci"
+    script = f"mount --bind {tmp_path / 'opt'} /opt && cd {runner}/_work/repo/repo && {deploy}"
+    done = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, check=False)
+    target = open_stage(release.settings("ci", project / "pyproject.toml", "ci", {})).target
+    assert isinstance(target, LocalTarget)
+    try:
+        assert (done.returncode, done.stderr) == (0, b"")
+        router = json.loads((target.store / "router.json").read_text())
+        assert _answer(f"http://127.0.0.1:{router['port']}") == dict.fromkeys(wanted, "ENOENT")
+    finally:
+        target.shutdown()
+
+
+#: The model's code appends to itself when it loads: the next start would run the change.
+SELF_EDITING = """
+import errno, os
+
+def attempt():
+    try:
+        with open(os.path.abspath(__file__), "a") as stream:
+            stream.write("\\nTAMPERED = True\\n")
+    except OSError as err:
+        return errno.errorcode.get(err.errno, type(err).__name__)
+    return "ok"
+
+def load():
+    found = {"append to own code": attempt(), "tampered": "TAMPERED" in globals()}
+    return lambda features: found
+"""
+
+
+def test_a_release_cannot_change_its_own_code_for_the_next_start(tmp_path: Path) -> None:
+    package = _package(tmp_path / "reader", {})
+    serve = tmp_path / "reader" / "src" / "reader" / "serve.py"
+    serve.write_text(SELF_EDITING)
+    package = build_package(
+        tmp_path / "reader", BuildOptions(environ={"SOURCE_DATE_EPOCH": "1"}, builder="ci")
+    )
+    target = open_stage(_settings(tmp_path, tmp_path / "ledger", tmp_path / "none")).target
+    assert isinstance(target, LocalTarget)
+    try:
+        answers = []
+        for _ in range(2):  # deploy, stop everything, deploy the same package again
+            staged = target.stage(package, "")
+            assert staged.problem == ""
+            answers.append(_answer(staged.url))
+            assert target.shutdown() == 2
+        unchanged = {"append to own code": "EROFS", "tampered": False}
+        assert answers == [unchanged, unchanged]
+    finally:
+        target.shutdown()

@@ -58,7 +58,7 @@ from mlgate.pipelines.verify import Check
 RELEASE_INFO = ".mlgate-release.json"
 _GRACE = 2.0
 #: bwrap's parent, which the sandbox dies with (`--die-with-parent`) and whose pid is recorded.
-_SUPERVISOR = (sys.executable, "-m", "mlgate.pipelines.supervisor", "--")
+_SUPERVISOR = (sys.executable, "-m", "mlgate.pipelines.supervisor")
 #: The router loads no model: it answers within this, whatever a release's `start-timeout`.
 _ROUTER_START = 30.0
 
@@ -228,14 +228,15 @@ class LocalTarget:
 
     def _argv(self, info: Mapping[str, Any], launch: _Launch) -> list[str]:
         custom: Sequence[str] = info.get("server") or ()
-        if not custom:
-            return _builtin(info, launch)
         fill = {"{port}": str(launch.port), "{python}": sys.executable, "{fd}": str(launch.fd)}
-        argv = [_fill(word, fill) for word in custom]
-        if not launch.sandbox.bwrap or _takes_fd(custom):
+        argv = [_fill(word, fill) for word in custom] if custom else _builtin(info, launch)
+        if not launch.sandbox.bwrap:
             return argv
+        # no host socket in the sandbox: the relay there gets each connection from the
+        # supervisor over AF_UNIX; a `{fd}` server gets a socket bound in the sandbox's network
         relay = (sys.executable, "-m", "mlgate.pipelines.sandbox", "--fd", str(launch.fd))
-        return [*relay, "--port", str(launch.port), "--", *argv]
+        bind = ("--bind",) if _takes_fd(custom) else ()
+        return [*relay, "--port", str(launch.port), *bind, "--", *argv]
 
     def _start(self, release: Path) -> str:
         """Start the release's server; return "" once it answers, else what went wrong."""
@@ -264,7 +265,7 @@ class LocalTarget:
         argv = self._argv(info, launch)
         if launch.sandbox.bwrap:
             confined = sandbox_argv(launch.sandbox.bwrap, release, [self.store, *self.hidden])
-            argv = [*_SUPERVISOR, *confined, *argv]
+            argv = [*_SUPERVISOR, "--fd", str(launch.fd), "--", *confined, *argv]
         else:
             warn_unconfined(launch.sandbox, self.settings.sandbox)
         env = server_env(os.environ, self.settings.env, given, bool(launch.sandbox.bwrap))

@@ -7,22 +7,24 @@ The code a package ships runs when its server loads the model. It gets the least
   keys the environment names in `env = [...]`. Nothing else of the deployer's environment:
   not `MLGATE_LEDGER_KEY`, not `GITHUB_*`/`ACTIONS_*` tokens, not cloud credentials. Those
   cannot be named in `env` either (`refused_key`).
-- **Sandbox.** With `sandbox = "auto"` (the default) and a working `bwrap`, or with
-  `sandbox = "required"`, the server runs under bubblewrap (`sandbox_argv`): system folders,
-  the Python installation and mlgate itself read-only, its own release folder writable (its
-  `.mlgate-release.json` read-only), a private `/tmp`, everything else read-only (and
-  `/etc/shadow`, `/etc/gshadow`, `/etc/ssh` masked), every namespace unshared (its own pid
-  namespace: it sees and signals only itself; its own network namespace: no network), no
-  capabilities, its own session (no terminal to push input into), and it dies with bwrap's
-  parent (`--die-with-parent`), the supervisor whose pid mlgate records
+- **Sandbox.** With `sandbox = "auto"` (the default) and a working `bwrap`, or with `sandbox =
+  "required"`, the server runs under bubblewrap (`sandbox_argv`): system folders, the Python
+  installation and mlgate itself read-only, its own release folder read-only (a change would
+  persist into the next start), a private writable `/tmp` (its HOME), everything else read-only
+  (and `/etc/shadow`, `/etc/gshadow`, `/etc/ssh` masked), every namespace unshared (its own pid
+  namespace: it sees and signals only itself and the relay; its own network namespace: no
+  network), no capabilities, its own session (no terminal to push input into), and it dies with
+  bwrap's parent (`--die-with-parent`), the supervisor whose pid mlgate records
   (`mlgate.pipelines.supervisor`): stopping or killing that pid leaves nothing behind. The
   project, the release store, the ledger folder, the allowed_signers file and the ledger's SSH
   key are hidden even when they lie in a folder the interpreter needs.
-- **Socket.** mlgate binds the server's listening socket on 127.0.0.1 and hands it over as an
-  inherited file descriptor (`{fd}` in a server command, `MLGATE_LISTEN_FD` in its
-  environment). A server command that only takes `{port}` binds that port inside its own
-  network namespace, and `python -m mlgate.pipelines.sandbox` (the relay, in the sandbox with
-  it) accepts on the inherited socket and forwards each connection to it.
+- **Socket.** No socket of the host's network namespace enters the sandbox. mlgate binds the
+  server's port on 127.0.0.1; the supervisor accepts there and hands each connection over an
+  AF_UNIX socket (SCM_RIGHTS) to `python -m mlgate.pipelines.sandbox` (the relay, in the
+  sandbox with the server), which forwards it to the server's port in the sandbox's own network
+  namespace. A server command that takes `{fd}` (the built-in one does) gets a listening socket
+  the relay binds there, under that number (also `MLGATE_LISTEN_FD`); one that takes `{port}`
+  binds it itself.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from typing import NamedTuple
 
 import mlgate
 from mlgate.errors import GateError
+from mlgate.pipelines.runtime import bind_local
 
 MODES = ("auto", "required", "off")
 ALLOWED = (
@@ -69,7 +72,9 @@ REFUSED_PREFIXES = (
     "CLOUDSDK_",
     "SSH_",
 )
-SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/opt")
+#: Mounted read-only. Not /opt (self-hosted runners keep their work folders, credentials and
+#: other repositories there): an interpreter under /opt is mounted by its own folders.
+SYSTEM = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
 #: Readable by root only, and root may run mlgate: masked in the sandbox.
 SYSTEM_SECRETS = ("/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssh")
 _CHUNK = 65536
@@ -170,19 +175,32 @@ def _hidden(path: Path) -> list[str]:
     return ["--tmpfs", str(path)] if path.exists() else []
 
 
+def _exposed(folders: Sequence[str]) -> Iterator[Path]:
+    """The working folder (often the project) and the deployer's HOME when they lie inside a
+    mounted folder (a project under /etc, a HOME inside an interpreter's folder) and hold none
+    of the mounted folders: hidden too."""
+    home = os.environ.get("HOME", "")
+    mounted = [Path(folder) for folder in folders]
+    for path in (Path.cwd().resolve(), *([Path(home).resolve()] if os.path.isabs(home) else [])):
+        under = any(path.is_relative_to(folder) and path != folder for folder in mounted)
+        if under and not any(folder.is_relative_to(path) for folder in mounted):
+            yield path
+
+
 def sandbox_argv(bwrap: str, release: Path, hide: Sequence[Path]) -> list[str]:
     """The bwrap command line confining a server to `release`; `hide` (the release store,
     the ledger, signing keys) stays out even when it lies inside a folder the interpreter
     needs. The sandbox dies with the bwrap process and runs in its own session."""
     argv = [bwrap, "--die-with-parent", "--new-session", "--unshare-all", "--cap-drop", "ALL"]
     argv += ["--tmpfs", PRIVATE_TMP]
-    for folder in (*SYSTEM, *map(str, _python_folders(hide))):
+    folders = [*SYSTEM, *map(str, _python_folders(hide))]
+    for folder in folders:
         argv += ["--ro-bind-try", folder, folder]
     argv += ["--dev", "/dev", "--proc", "/proc", *_masks()]
-    for path in hide:
+    for path in (*hide, *_exposed(folders)):
         argv += _hidden(path)
-    info = release / ".mlgate-release.json"
-    argv += ["--bind", str(release), str(release), "--ro-bind", str(info), str(info)]
+    # read-only: a change would persist into the next start of the release (/tmp is scratch)
+    argv += ["--ro-bind", str(release), str(release)]
     return [*argv, "--remount-ro", "/", "--chdir", str(release), "--"]
 
 
@@ -196,6 +214,14 @@ def _pump(source: socket.socket, sink: socket.socket) -> None:
         return
 
 
+def splice(client: socket.socket, upstream: socket.socket) -> None:
+    """Copy bytes both ways between two connected sockets until both directions end."""
+    inbound = threading.Thread(target=_pump, args=(client, upstream), daemon=True)
+    inbound.start()
+    _pump(upstream, client)
+    inbound.join()
+
+
 def _relay(client: socket.socket, port: int) -> None:
     with client:
         try:
@@ -204,32 +230,50 @@ def _relay(client: socket.socket, port: int) -> None:
             return
         with upstream:
             upstream.settimeout(None)
-            inbound = threading.Thread(target=_pump, args=(client, upstream), daemon=True)
-            inbound.start()
-            _pump(upstream, client)
-            inbound.join()
+            splice(client, upstream)
 
 
-def serve_relay(listener: socket.socket, port: int) -> None:
-    """Forward every connection accepted on `listener` to 127.0.0.1:`port`, until it closes."""
+def serve_handoff(control: socket.socket, port: int) -> None:
+    """Forward every connection the supervisor hands over on `control` (an AF_UNIX socket,
+    one descriptor per byte) to 127.0.0.1:`port` in the sandbox's network, until it closes."""
     while True:
         try:
-            client, _ = listener.accept()
-        except OSError:  # the listener was closed: nothing more to relay
+            _, fds, _, _ = socket.recv_fds(control, 1, 1)
+        except OSError:  # the supervisor went away: nothing more to relay
             return
+        if not fds:  # end of stream: the supervisor closed its side
+            return
+        client = socket.socket(fileno=fds[0])
         threading.Thread(target=_relay, args=(client, port), daemon=True).start()
 
 
+def _own_listener(fd: int, port: int) -> tuple[int, ...]:
+    """Bind 127.0.0.1:`port` in the sandbox's own network namespace, under descriptor `fd`
+    (the number the server command was given, replacing the control socket's copy there), for
+    a server that takes `{fd}`."""
+    listener = bind_local(port)
+    os.dup2(listener.fileno(), fd)
+    listener.close()
+    return (fd,)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """The relay: run the server command, forward the inherited socket to its port."""
+    """The relay in the sandbox: run the server command and forward to its port every
+    connection the supervisor hands over on the control socket `--fd`."""
     parser = argparse.ArgumentParser(prog="python -m mlgate.pipelines.sandbox")
-    parser.add_argument("--fd", type=int, required=True, help="the inherited listening socket")
+    parser.add_argument("--fd", type=int, required=True, help="the control socket")
     parser.add_argument("--port", type=int, required=True, help="where the server listens")
+    parser.add_argument("--bind", action="store_true", help="bind the port, hand it over as --fd")
     parser.add_argument("command", nargs="+", help="the server command")
     args = parser.parse_args(argv)
-    listener = socket.socket(fileno=args.fd)
-    server = subprocess.Popen(args.command)
-    threading.Thread(target=serve_relay, args=(listener, args.port), daemon=True).start()
+    control = socket.socket(fileno=os.dup(args.fd))
+    passed = _own_listener(args.fd, args.port) if args.bind else ()
+    if not passed:
+        os.close(args.fd)
+    server = subprocess.Popen(args.command, pass_fds=passed)
+    for fd in passed:
+        os.close(fd)
+    threading.Thread(target=serve_handoff, args=(control, args.port), daemon=True).start()
     return server.wait()
 
 
