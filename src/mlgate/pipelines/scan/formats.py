@@ -18,6 +18,7 @@ stepped over) and as `pickle.load` reads it (array bytes are opcodes); both must
 from __future__ import annotations
 
 import io
+import lzma
 import os
 import re
 import tarfile
@@ -78,6 +79,7 @@ _ALL_PROBES_OPCODES = 200_000
 #: The time limit holds for files up to this size, and grows in proportion above it (20 s per
 #: 10 MB by default: the scanner reads dense pickles at about 1 MB/s).
 _TIMED_SIZE = 10_000_000
+_MAX_ALONE_STREAMS = 64
 _DATA_KINDS = frozenset({"data", "text", "safetensors"})
 _WINDOW = 1 << 16
 
@@ -176,17 +178,26 @@ def _container(
     kind = _container_kind(raw, head, size)
     if kind is None:
         return None
-    if ctx.depth >= MAX_DEPTH:
-        message = f"containers nested more than {MAX_DEPTH} deep: not read"
-        return kind, [_refusal(member, message)]
+    refusal = _unreadable(raw, kind, size, ctx)
+    if refusal:
+        return ("joblib" if kind in _REFUSED.values() else kind), [_refusal(member, refusal)]
     inner = ctx._replace(depth=ctx.depth + 1)
-    if kind in _REFUSED.values():
-        return "joblib", [_refusal(member, f"{kind} cannot be checked: save without it")]
     if kind == "zip":
         return _zip(raw, size, inner)
     if kind == "tar":
         return _tar(raw, inner, member)
     return _compressed(raw, kind, inner, member)
+
+
+def _unreadable(raw: IO[bytes], kind: str, size: int, ctx: Ctx) -> str:
+    """Why a container is refused unread ("": it is read)."""
+    if ctx.depth >= MAX_DEPTH:
+        return f"containers nested more than {MAX_DEPTH} deep: not read"
+    if kind != "tar" and size >= 512 and _is_tar(raw):
+        return f"both {kind} data and a tar archive (tarfile reads it as either): not checkable"
+    if kind in _REFUSED.values():
+        return f"{kind} cannot be checked: save without it"
+    return ""
 
 
 def _is_zip(head: bytes) -> bool:
@@ -202,8 +213,57 @@ def _container_kind(raw: IO[bytes], head: bytes, size: int) -> str | None:
             return name
     if len(head) > 1 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0:
         return "zlib"  # joblib tries zlib on any `x`
+    if size >= 512 and _is_tar(raw):
+        return "tar"
+    alone = _lzma_alone(raw.read(_WINDOW))
     raw.seek(0)
-    return "tar" if size >= 512 and _is_tar(raw) else None
+    return "lzma" if alone else None  # pandas reads `.xz` with liblzma's auto decoder
+
+
+def _lzma_alone(head: bytes) -> bool:
+    """Whether liblzma's auto decoder (pandas reads `.xz` with it) decodes any byte from the
+    .lzma ("alone") streams at the start of `head`, read one after another as `LZMAFile` reads
+    them, whatever their properties byte (joblib writes only `]`)."""
+    for _ in range(_MAX_ALONE_STREAMS):
+        if not _alone_header(head):
+            return False
+        decoder = lzma.LZMADecompressor(lzma.FORMAT_ALONE)
+        if _yields(decoder, head):
+            return True
+        if not decoder.eof:
+            return False  # it failed before a byte came out: no loader reads anything
+        head = decoder.unused_data
+    return False
+
+
+def _yields(decoder: lzma.LZMADecompressor, data: bytes) -> bool:
+    """Whether `decoder` puts out a byte from `data`, fed a little at a time."""
+    for start in range(0, len(data), 64):
+        try:
+            if decoder.decompress(data[start : start + 64], max_length=1):
+                return True
+        except lzma.LZMAError:
+            return False
+        if decoder.eof:
+            return False
+    return False
+
+
+def _alone_header(head: bytes) -> bool:
+    """liblzma's picky checks of an .lzma header: properties, dictionary size, stream size."""
+    if len(head) < 13 or head[0] >= 225 or not _dictionary_size(head[1:5]):
+        return False
+    size = int.from_bytes(head[5:13], "little")
+    return size == (1 << 64) - 1 or size < 1 << 38
+
+
+def _dictionary_size(field: bytes) -> bool:
+    """liblzma's check of an .lzma dictionary size: 2^n, 2^n + 2^(n-1) or UINT32_MAX."""
+    size = int.from_bytes(field, "little")
+    rounded = (size - 1) & 0xFFFFFFFF
+    for shift in (2, 3, 4, 8, 16):
+        rounded |= rounded >> shift
+    return size == 0xFFFFFFFF or (rounded + 1) & 0xFFFFFFFF == size
 
 
 def _refusal(member: str | None, message: str) -> Section:
@@ -445,6 +505,7 @@ def _inside(member: str | None, name: str) -> str:
 
 
 def _is_tar(raw: IO[bytes]) -> bool:
+    raw.seek(0)
     try:
         with tarfile.open(fileobj=raw, mode="r:"):
             return True
