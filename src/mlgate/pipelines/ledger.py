@@ -197,9 +197,19 @@ def _parse(line: bytes, where: str) -> Entry:
         raise GateError(
             f"{where}: not a ledger entry ({err}); restore the ledger from backup"
         ) from err
-    if not isinstance(entry.seq, int) or not isinstance(entry.data, Mapping):
+    if not _well_typed(entry):
         raise GateError(f"{where}: malformed ledger entry; restore the ledger from backup")
     return entry
+
+
+_TEXT_FIELDS = ("kind", "at", "by", "digest", "prev", "hash", "sig")
+
+
+def _well_typed(entry: Entry) -> bool:
+    """Whether every field has the type `append` writes (a bool is not a sequence number)."""
+    texts = all(isinstance(getattr(entry, name), str) for name in _TEXT_FIELDS)
+    number = isinstance(entry.seq, int) and not isinstance(entry.seq, bool)
+    return texts and number and isinstance(entry.data, Mapping)
 
 
 def _lines(data: bytes, path: Path) -> list[bytes]:
