@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -16,11 +17,11 @@ from typing import Any, NamedTuple
 import pytest
 
 from mlgate.cli import main
-from mlgate.errors import ConfigError
+from mlgate.errors import ConfigError, GateError
 from mlgate.pipelines import signing
 from mlgate.pipelines.approvals import approval_message
 from mlgate.pipelines.environments import release_config
-from mlgate.pipelines.ledger import Ledger, Record, append, read_entries
+from mlgate.pipelines.ledger import Ledger, Record, append, read_entries, verify_chain
 from mlgate.pipelines.package import BuildOptions, build_package, read_package
 
 PACKAGE = """
@@ -270,7 +271,7 @@ def test_a_stripped_seal_entry_is_never_resealed(
     ledger = ssh_project.ledger()
     _unsigned(ledger, 1)
     assert ssh_project.mlgate("ledger", "seal") == 0
-    entries = _rechain([*_lines(ledger.path), FIRST])
+    entries = _rechain([*_lines(ledger.path), {**FIRST, "env": "prod"}])
     _write(ledger.path, entries)
     ledger.head_path.write_bytes(_canonical({"hash": entries[-1]["hash"], "seq": 3}))
     capsys.readouterr()
@@ -474,3 +475,68 @@ def test_a_chain_valid_entry_of_the_wrong_types_is_refused_on_one_line(
     for command in (("deploy", str(plain_project.package)), ("releases",)):
         assert plain_project.mlgate(*command) == 1
         assert capsys.readouterr().err == refusal
+
+
+TWO_ENVIRONMENTS = (
+    SSH_LEDGER.replace("[tool.mlgate.environments.prod]", "[tool.mlgate.environments.staging]")
+    + """
+[tool.mlgate.environments.prod]
+approval = { approvers = ["alice", "bob"], min-approvals = 2, signed = true }
+"""
+)
+
+
+def test_another_environments_signed_ledger_copied_over_is_refused(
+    ssh_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = ssh_project.root / "pyproject.toml"
+    config.write_text(PACKAGE + TWO_ENVIRONMENTS)
+    package = str(ssh_project.package)
+    for name in ("alice", "bob"):
+        signer = str(ssh_project.keys[name])
+        argv = ["approve", package, "--by", name, "--sign-with", signer, "--env", "staging"]
+        assert main([*argv, "--config", str(config)]) == 0
+    folder = ssh_project.ledger().path.parent
+    # the red team's swap: staging's signed ledger and head copied over production's
+    for suffix in (".jsonl", ".head"):
+        shutil.copyfile(folder / f"staging{suffix}", folder / f"prod{suffix}")
+    capsys.readouterr()
+    refusal = (
+        f"mlgate: error: {folder / 'prod.jsonl'}:1: entry belongs to the 'staging' ledger, not "
+        "'prod' (copied over it); the ledger was tampered with\n"
+    )
+    assert ssh_project.mlgate("ledger", "verify") == 1
+    assert capsys.readouterr().err == refusal
+    assert ssh_project.mlgate("deploy", package) == 1
+    assert capsys.readouterr().err == refusal
+
+
+def test_a_head_naming_another_ledger_is_refused(plain_project: Project) -> None:
+    ledger = plain_project.ledger()
+    append(ledger, Record("intent", "ci", "", {}), "2026-12-06T03:00:00.000Z")
+    head = json.loads(ledger.head_path.read_bytes())
+    ledger.head_path.write_bytes(_canonical({**head, "env": "staging"}))
+    with pytest.raises(GateError) as err:
+        verify_chain(ledger)
+    assert str(err.value) == (
+        f"{ledger.head_path}: the head record names the 'staging' ledger, not 'prod'; the "
+        "ledger was tampered with (copied from another environment?)"
+    )
+
+
+def test_entries_from_before_ledgers_named_themselves_verify_only_before_named_ones(
+    plain_project: Project,
+) -> None:
+    ledger = plain_project.ledger()
+    _unsigned(ledger, 2)  # written before entries carried their ledger's name
+    append(ledger, Record("intent", "ci", "", {}), "2026-12-06T03:00:00.000Z")
+    assert [entry.env for entry in verify_chain(ledger).entries] == ["", "", "prod"]
+    entries = _rechain([*_lines(ledger.path), FIRST])
+    _write(ledger.path, entries)
+    ledger.head_path.write_bytes(_canonical({"hash": entries[-1]["hash"], "seq": 4}))
+    with pytest.raises(GateError) as err:
+        verify_chain(ledger)
+    assert str(err.value) == (
+        f"{ledger.path}:4: entry without its ledger's name after named ones; the ledger was "
+        "tampered with"
+    )
