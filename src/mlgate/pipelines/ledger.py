@@ -3,14 +3,14 @@
 Each line is one entry with sorted keys `at`, `by`, `data`, `digest`, `hash`, `kind`, `prev`,
 `seq`, and `env`, the ledger's name (its environment; entries written before ledgers named
 themselves lack it, and are accepted only before the first entry that has it). `hash` is
-"sha256:" + the SHA-256 of the canonical JSON of the other fields and `prev` is
-the hash of the entry before it (`GENESIS` for the first), so editing, deleting or reordering an
-entry breaks the chain. `<env>.head` records the last entry's `seq` and `hash` (and the ledger's
-name), which catches entries cut off the end. An entry or head naming another ledger is refused:
-another environment's ledger copied over this one. An append holds an exclusive `flock` on the file, reads the last entry,
-writes the new line with one `write` on an `O_APPEND` descriptor, fsyncs the file (and the folder
-when the file is new), then replaces the head file atomically. A last line without its newline is
-an interrupted write: it is reported, never silently continued.
+"sha256:" + the SHA-256 of the canonical JSON of the other fields and `prev` is the hash of the
+entry before it (`GENESIS` for the first), so editing, deleting or reordering an entry breaks
+the chain. `<env>.head` records the last entry's `seq` and `hash` (and the ledger's name), which
+catches entries cut off the end. An entry or head naming another ledger is refused: another
+environment's ledger copied over this one. An append holds an exclusive `flock` on the file,
+reads the last entry, writes the new line with one `write` on an `O_APPEND` descriptor, fsyncs
+the file (and the folder when the file is new), then replaces the head file atomically. A last
+line without its newline is an interrupted write: it is reported, never silently continued.
 
 With a ledger key (MLGATE_LEDGER_KEY), every entry also gets `sig`, an HMAC-SHA256 of its hash
 under the key, and so does the head record: rewriting the chain then needs the key, not just
