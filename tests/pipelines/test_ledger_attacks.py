@@ -314,6 +314,11 @@ def test_one_approver_with_two_keys_counts_once(
             "[tool.mlgate.ledger] writers: 'bob' is also an approver of 'prod'; a ledger writer "
             "could then rewrite approvals: give the ledger its own key",
         ),
+        (
+            'writers = ["ci", "Bob"]',
+            "[tool.mlgate.ledger] writers: 'Bob' is also an approver of 'prod'; a ledger writer "
+            "could then rewrite approvals: give the ledger its own key",
+        ),
     ],
 )
 def test_ledger_writers_are_named_and_are_not_approvers(
