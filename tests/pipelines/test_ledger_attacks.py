@@ -545,3 +545,17 @@ def test_entries_from_before_ledgers_named_themselves_verify_only_before_named_o
         f"{ledger.path}:4: entry without its ledger's name after named ones; the ledger was "
         "tampered with"
     )
+
+
+def test_an_approval_without_a_readable_time_cannot_escape_the_policy(
+    plain_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    digest = read_package(plain_project.package).digest
+    data = {"expires": "2036-01-01T00:00:00.000Z", "note": "", "package": "tiny 1"}
+    append(plain_project.ledger(), Record("approval", "alice", digest, data), "yesterday")
+    capsys.readouterr()
+    assert plain_project.mlgate("deploy", str(plain_project.package)) == 1
+    assert capsys.readouterr().err == (
+        "mlgate: error: ledger entry 1, an approval by 'alice', has at = 'yesterday', not a time "
+        "stamp: `mlgate approve` did not write it; restore the ledger from backup\n"
+    )

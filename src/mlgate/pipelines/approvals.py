@@ -123,28 +123,27 @@ def _only_approval_data(entry: Entry) -> bool:
     return True
 
 
-def _approved_at(entry: Entry) -> datetime | None:
-    """When an approval was recorded (None when its time stamp does not parse)."""
-    try:
-        at = parse_stamp(entry.at)
-    except ValueError:  # an unreadable time: the recorded expiry alone then bounds it
-        return None
-    return at if at.tzinfo is not None else None
+def _approved_at(entry: Entry) -> datetime:
+    """When an approval was recorded, or GateError when `at` is not a time stamp with a zone."""
+    return _stamp(entry, "at", entry.at)
 
 
 def _expiry(entry: Entry) -> datetime:
     """An approval entry's expiry, or GateError when it is not a time stamp with a zone."""
-    value = entry.data.get("expires")
+    return _stamp(entry, "expires", entry.data.get("expires"))
+
+
+def _stamp(entry: Entry, name: str, value: object) -> datetime:
     try:
-        expires = parse_stamp(value) if isinstance(value, str) else None
+        when = parse_stamp(value) if isinstance(value, str) else None
     except ValueError:  # not ISO 8601: refused just below, naming the entry
-        expires = None
-    if expires is None or expires.tzinfo is None:
+        when = None
+    if when is None or when.tzinfo is None:
         raise GateError(
-            f"ledger entry {entry.seq}, an approval by {entry.by!r}, has expires = {value!r}, "
+            f"ledger entry {entry.seq}, an approval by {entry.by!r}, has {name} = {value!r}, "
             "not a time stamp: `mlgate approve` did not write it; restore the ledger from backup"
         )
-    return expires
+    return when
 
 
 def _valid(policy: ApprovalPolicy, approval: Approval, builder: Builder, now: datetime) -> bool:
