@@ -141,3 +141,12 @@ def test_the_deploy_command_gets_a_private_verified_copy(tmp_path: Path) -> None
     assert staged.problem == ""
     assert mode.read_text() == "0o700"
     assert read_package(copy).digest == package.digest
+
+
+def test_a_package_gone_before_the_deploy_is_one_line(tmp_path: Path) -> None:
+    package = Package(tmp_path / "gone.mlpkg", None, DIGEST)  # type: ignore[arg-type]
+    with pytest.raises(GateError) as err:
+        target(tmp_path).stage(package, "")
+    assert str(err.value) == (
+        f"cannot copy {tmp_path / 'gone.mlpkg'} for the deploy command: No such file or directory"
+    )

@@ -48,6 +48,13 @@ def _is_digest_or_nothing(text: str) -> bool:
     )
 
 
+def _copy(package: Path, copy: Path) -> None:
+    try:
+        shutil.copyfile(package, copy)
+    except OSError as err:
+        raise GateError(f"cannot copy {package} for the deploy command: {err.strerror}") from err
+
+
 @contextlib.contextmanager
 def private_copy(package: Package) -> Iterator[Path]:
     """A copy of `package` in a new 0700 folder, verified to hold its approved digest; GateError
@@ -55,7 +62,7 @@ def private_copy(package: Package) -> Iterator[Path]:
     folder = Path(tempfile.mkdtemp(prefix="mlgate-deploy-"))
     try:
         copy = folder / package.path.name
-        shutil.copyfile(package.path, copy)
+        _copy(package.path, copy)
         found = read_package(copy).digest
         if found != package.digest:
             raise GateError(
