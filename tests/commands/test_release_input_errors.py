@@ -101,6 +101,7 @@ def _append(ledger: Path, entry: dict[str, object]) -> None:
     lines = ledger.read_bytes().splitlines() if ledger.exists() else []
     prev = json.loads(lines[-1])["hash"] if lines else "sha256:" + "0" * 64
     base = {"at": "2026-12-06T03:00:00.000Z", "by": "x", "data": {}, "digest": "", "kind": ""}
+    base["env"] = ledger.stem  # entries name their ledger since the first real one did
     body = {**base, "kind": "approval", **entry, "seq": len(lines) + 1, "prev": prev}
     body["hash"] = "sha256:" + hashlib.sha256(_canonical(body)).hexdigest()
     ledger.parent.mkdir(parents=True, exist_ok=True)

@@ -60,6 +60,9 @@ def test_reviewers_are_the_approvals_of_one_environment_compared_case_insensitiv
         (["x"], "holds something that is not a JSON object"),
         ([{"state": "approved", "environments": [{"name": "p"}], "user": {}}], "no user.login"),
         ([{"state": "approved", "environments": "p"}], "not a JSON object"),
+        ([{"state": "approved", "environments": None}], "not a JSON object"),
+        ([{"state": "approved", "environments": 5}], "not a JSON object"),
+        ([{"state": "approved", "environments": [5]}], "not a JSON object"),
     ],
 )
 def test_an_unexpected_answer_is_refused(answer: object, message: str) -> None:
@@ -127,4 +130,35 @@ def test_check_refuses_the_local_target_on_a_github_hosted_runner(
     assert (
         mlgate(tmp_path, "check", "--env", "production", "--runner-environment", "github-hosted")
         == 0
+    )
+
+
+@pytest.mark.parametrize("login", ["a b", "*", "-alice", "bob\nmallory", "", "al!ce", "b\u00f6b"])
+def test_a_login_github_would_never_give_is_refused(login: str) -> None:
+    answer = [{"state": "approved", "environments": [{"name": "p"}], "user": {"login": login}}]
+    message = f"the approvals answer names {login!r}, which is not a GitHub login"
+    if not login:
+        message = "an approval in the approvals answer has no user.login"
+    with pytest.raises(UsageError) as err:
+        reviewers(answer, "p")
+    assert str(err.value) == message
+
+
+def test_hostile_reviewers_exit_2_on_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answer = tmp_path / "approvals.json"
+    hostile = [{"state": "approved", "environments": None, "user": {"login": "bob"}}]
+    answer.write_text(json.dumps(hostile), encoding="utf-8")
+    assert mlgate(tmp_path, "reviewers", str(answer), "--env", "production") == 2
+    assert capsys.readouterr().err == (
+        "mlgate: error: the approvals answer holds something that is not a JSON object\n"
+    )
+    globbing = [
+        {"state": "approved", "environments": [{"name": "production"}], "user": {"login": "*"}}
+    ]
+    answer.write_text(json.dumps(globbing), encoding="utf-8")
+    assert mlgate(tmp_path, "reviewers", str(answer), "--env", "production") == 2
+    assert capsys.readouterr().err == (
+        "mlgate: error: the approvals answer names '*', which is not a GitHub login\n"
     )

@@ -50,7 +50,8 @@ def test_entries_chain_to_each_other(ledger: Ledger) -> None:
     assert entries[2].data == {"n": 2}
     report = verify_chain(ledger)
     assert (len(report.entries), report.note) == (3, "")
-    assert json.loads(ledger.head_path.read_text()) == {"hash": entries[2].hash, "seq": 3}
+    head = json.loads(ledger.head_path.read_text())
+    assert head == {"env": "prod", "hash": entries[2].hash, "seq": 3}
 
 
 def test_missing_ledger_is_empty(ledger: Ledger) -> None:
@@ -185,7 +186,8 @@ def test_a_key_signs_every_entry_and_the_head(ledger: Ledger) -> None:
     entries = read_entries(ledger)
     assert [entry.sig for entry in entries] == [sign(KEY, e.hash.encode()) for e in entries]
     head = json.loads(ledger.head_path.read_text())
-    assert head["sig"] == sign(KEY, canonical({"hash": entries[1].hash, "seq": 2}))
+    named = {"env": "prod", "hash": entries[1].hash, "seq": 2}
+    assert head["sig"] == sign(KEY, canonical(named))
     assert verify_chain(_signed(ledger)).note == ""
     assert verify_chain(ledger).note == "signatures not checked: MLGATE_LEDGER_KEY is not set"
     with pytest.raises(GateError, match=r"prod.jsonl:1: entry's signature is not the ledger key"):

@@ -1,12 +1,15 @@
 """The red team's ledger attacks, replayed on real files with real ssh-keygen keys: a forged
 `ssh:` signature on an HMAC-signed ledger, a head cut back to look like an interrupted append,
-an approver's key signing (and resealing) the ledger, stripped signatures resealed, and one
-approver counted twice through two keys."""
+an approver's key signing (and resealing) the ledger, stripped signatures resealed, one
+approver counted twice through two keys, and approvals moved onto another digest or copied from
+another environment."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -14,11 +17,12 @@ from typing import Any, NamedTuple
 import pytest
 
 from mlgate.cli import main
-from mlgate.errors import ConfigError
+from mlgate.errors import ConfigError, GateError
 from mlgate.pipelines import signing
+from mlgate.pipelines.approvals import approval_message
 from mlgate.pipelines.environments import release_config
-from mlgate.pipelines.ledger import Ledger
-from mlgate.pipelines.package import BuildOptions, build_package
+from mlgate.pipelines.ledger import Ledger, Record, append, read_entries, verify_chain
+from mlgate.pipelines.package import BuildOptions, build_package, read_package
 
 PACKAGE = """
 [tool.mlgate.package]
@@ -267,7 +271,7 @@ def test_a_stripped_seal_entry_is_never_resealed(
     ledger = ssh_project.ledger()
     _unsigned(ledger, 1)
     assert ssh_project.mlgate("ledger", "seal") == 0
-    entries = _rechain([*_lines(ledger.path), FIRST])
+    entries = _rechain([*_lines(ledger.path), {**FIRST, "env": "prod"}])
     _write(ledger.path, entries)
     ledger.head_path.write_bytes(_canonical({"hash": entries[-1]["hash"], "seq": 3}))
     capsys.readouterr()
@@ -310,6 +314,11 @@ def test_one_approver_with_two_keys_counts_once(
             "[tool.mlgate.ledger] writers: 'bob' is also an approver of 'prod'; a ledger writer "
             "could then rewrite approvals: give the ledger its own key",
         ),
+        (
+            'writers = ["ci", "Bob"]',
+            "[tool.mlgate.ledger] writers: 'Bob' is also an approver of 'prod'; a ledger writer "
+            "could then rewrite approvals: give the ledger its own key",
+        ),
     ],
 )
 def test_ledger_writers_are_named_and_are_not_approvers(
@@ -323,3 +332,230 @@ def test_ledger_writers_are_named_and_are_not_approvers(
     with pytest.raises(ConfigError) as raised:
         release_config(config, {})
     assert str(raised.value) == message
+
+
+def _writer(project: Project) -> Ledger:
+    """The ledger as a job holding the ledger's key writes it."""
+    return release_config(project.root / "pyproject.toml", dict(os.environ)).ledger("prod")
+
+
+def _rebuilt(project: Project) -> Path:
+    """A second package of the same project: other model bytes, so another digest."""
+    (project.root / "model.json").write_text('{"changed": true}')
+    options = BuildOptions(out_dir=project.root / "dist2", builder="carol", environ={})
+    return build_package(project.root, options).path
+
+
+def test_an_approval_copied_onto_another_digest_is_refused(
+    hmac_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    package = str(hmac_project.package)
+    for name in ("alice", "bob"):
+        assert hmac_project.mlgate("approve", package, "--by", name) == 0
+    other = _rebuilt(hmac_project)
+    ledger = _writer(hmac_project)
+    # /tmp/rt2a/forge.py: each approval re-appended for the other digest, the approved digest
+    # kept in its data, where it used to override the one checked
+    for entry in read_entries(ledger):
+        data = {**entry.data, "digest": entry.digest}
+        append(ledger, Record("approval", entry.by, read_package(other).digest, data), entry.at)
+    capsys.readouterr()
+    assert hmac_project.mlgate("deploy", str(other)) == 1
+    assert capsys.readouterr().err == (
+        "mlgate: error: ledger entry 3, an approval by 'alice', carries digest in its data: "
+        "`mlgate approve` did not write it; restore the ledger from backup\n"
+    )
+
+
+def test_a_staging_approval_copied_into_production_is_refused(
+    ssh_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    digest = read_package(ssh_project.package).digest
+    ledger = _writer(ssh_project)
+    for name in ("alice", "bob"):
+        data = {"expires": "2099-01-01T00:00:00.000Z", "note": "", "package": "tiny 1"}
+        message = approval_message("staging", name, digest, data)
+        signature = signing.sign(ssh_project.keys[name], signing.APPROVAL, message)
+        record = Record(
+            "approval", name, digest, {**data, "env": "staging", "signature": signature}
+        )
+        append(ledger, record, "2026-12-06T03:00:00.000Z")
+    capsys.readouterr()
+    assert ssh_project.mlgate("deploy", str(ssh_project.package)) == 1
+    assert capsys.readouterr().err == (
+        "mlgate: error: ledger entry 1, an approval by 'alice', carries env in its data: "
+        "`mlgate approve` did not write it; restore the ledger from backup\n"
+    )
+
+
+def test_a_staging_signature_never_verifies_for_production(ssh_project: Project) -> None:
+    digest = "sha256:" + "1" * 64
+    data = {"expires": "2099-01-01T00:00:00.000Z", "env": "staging", "digest": digest}
+    assert approval_message("prod", "alice", "sha256:2", data) == _canonical(
+        {
+            "by": "alice",
+            "digest": "sha256:2",
+            "env": "prod",
+            "expires": "2099-01-01T00:00:00.000Z",
+            "note": "",
+            "package": "",
+        }
+    )
+
+
+PLAIN_LEDGER = """
+[tool.mlgate.environments.prod]
+approval = { min-approvals = 2 }
+"""
+
+
+@pytest.fixture
+def plain_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
+    for name in ("MLGATE_LEDGER_KEY", "MLGATE_LEDGER_SSH_KEY", "MLGATE_LEDGER_DIR", "GITHUB_ACTOR"):
+        monkeypatch.delenv(name, raising=False)
+    return _project(tmp_path, PLAIN_LEDGER, ())
+
+
+def test_the_builder_cannot_approve_under_another_letter_case(
+    plain_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    package = str(plain_project.package)
+    assert plain_project.mlgate("approve", package, "--by", "Carol") == 1
+    assert capsys.readouterr().err == (
+        "mlgate: error: cannot approve for 'prod': 'Carol' built this package and may not "
+        "approve it (allow-self-approval)\n"
+    )
+
+
+def test_one_login_in_two_letter_cases_counts_once(
+    plain_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    package = str(plain_project.package)
+    for name in ("alice", "ALICE"):
+        assert plain_project.mlgate("approve", package, "--by", name) == 0
+    capsys.readouterr()
+    assert plain_project.mlgate("deploy", package) == 1
+    digest = read_package(plain_project.package).digest
+    assert capsys.readouterr().err == (
+        f"mlgate: error: {digest} is not approved for 'prod': needs 2 approval(s), has 1; "
+        f"valid: ALICE, alice; run `mlgate approve {package} --env prod --by NAME`\n"
+    )
+
+
+def test_an_approval_does_not_outlive_a_shortened_policy(
+    plain_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    digest = read_package(plain_project.package).digest
+    ledger = plain_project.ledger()
+    # recorded long ago under a policy of ten years; the policy now allows one day
+    data = {"expires": "2036-01-01T00:00:00.000Z", "note": "", "package": "tiny 1"}
+    for name in ("alice", "bob"):
+        append(ledger, Record("approval", name, digest, data), "2026-01-01T00:00:00.000Z")
+    package = str(plain_project.package)
+    capsys.readouterr()
+    assert plain_project.mlgate("deploy", package) == 1
+    assert capsys.readouterr().err == (
+        f"mlgate: error: {digest} is not approved for 'prod': needs 2 approval(s), has 0; "
+        f"expired: alice, bob; run `mlgate approve {package} --env prod --by NAME`\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("by", ["alice"]), ("at", 5), ("digest", None), ("kind", 1), ("sig", 0)],
+)
+def test_a_chain_valid_entry_of_the_wrong_types_is_refused_on_one_line(
+    plain_project: Project, capsys: pytest.CaptureFixture[str], field: str, value: object
+) -> None:
+    data = {"expires": "2099-01-01T00:00:00.000Z", "note": "", "package": "tiny 1"}
+    approval = {**FIRST, "kind": "approval", "by": "alice", "digest": "sha256:1", "data": data}
+    entries = _rechain([FIRST, {**approval, field: value} if field != "sig" else approval])
+    entries[1]["sig"] = value if field == "sig" else ""
+    ledger = plain_project.ledger()
+    _write(ledger.path, entries)
+    ledger.head_path.write_bytes(_canonical({"hash": entries[-1]["hash"], "seq": 2}))
+    refusal = (
+        f"mlgate: error: {ledger.path}:2: malformed ledger entry; restore the ledger from backup\n"
+    )
+    for command in (("deploy", str(plain_project.package)), ("releases",)):
+        assert plain_project.mlgate(*command) == 1
+        assert capsys.readouterr().err == refusal
+
+
+TWO_ENVIRONMENTS = (
+    SSH_LEDGER.replace("[tool.mlgate.environments.prod]", "[tool.mlgate.environments.staging]")
+    + """
+[tool.mlgate.environments.prod]
+approval = { approvers = ["alice", "bob"], min-approvals = 2, signed = true }
+"""
+)
+
+
+def test_another_environments_signed_ledger_copied_over_is_refused(
+    ssh_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = ssh_project.root / "pyproject.toml"
+    config.write_text(PACKAGE + TWO_ENVIRONMENTS)
+    package = str(ssh_project.package)
+    for name in ("alice", "bob"):
+        signer = str(ssh_project.keys[name])
+        argv = ["approve", package, "--by", name, "--sign-with", signer, "--env", "staging"]
+        assert main([*argv, "--config", str(config)]) == 0
+    folder = ssh_project.ledger().path.parent
+    # the red team's swap: staging's signed ledger and head copied over production's
+    for suffix in (".jsonl", ".head"):
+        shutil.copyfile(folder / f"staging{suffix}", folder / f"prod{suffix}")
+    capsys.readouterr()
+    refusal = (
+        f"mlgate: error: {folder / 'prod.jsonl'}:1: entry belongs to the 'staging' ledger, not "
+        "'prod' (copied over it); the ledger was tampered with\n"
+    )
+    assert ssh_project.mlgate("ledger", "verify") == 1
+    assert capsys.readouterr().err == refusal
+    assert ssh_project.mlgate("deploy", package) == 1
+    assert capsys.readouterr().err == refusal
+
+
+def test_a_head_naming_another_ledger_is_refused(plain_project: Project) -> None:
+    ledger = plain_project.ledger()
+    append(ledger, Record("intent", "ci", "", {}), "2026-12-06T03:00:00.000Z")
+    head = json.loads(ledger.head_path.read_bytes())
+    ledger.head_path.write_bytes(_canonical({**head, "env": "staging"}))
+    with pytest.raises(GateError) as err:
+        verify_chain(ledger)
+    assert str(err.value) == (
+        f"{ledger.head_path}: the head record names the 'staging' ledger, not 'prod'; the "
+        "ledger was tampered with (copied from another environment?)"
+    )
+
+
+def test_entries_from_before_ledgers_named_themselves_verify_only_before_named_ones(
+    plain_project: Project,
+) -> None:
+    ledger = plain_project.ledger()
+    _unsigned(ledger, 2)  # written before entries carried their ledger's name
+    append(ledger, Record("intent", "ci", "", {}), "2026-12-06T03:00:00.000Z")
+    assert [entry.env for entry in verify_chain(ledger).entries] == ["", "", "prod"]
+    entries = _rechain([*_lines(ledger.path), FIRST])
+    _write(ledger.path, entries)
+    ledger.head_path.write_bytes(_canonical({"hash": entries[-1]["hash"], "seq": 4}))
+    with pytest.raises(GateError) as err:
+        verify_chain(ledger)
+    assert str(err.value) == (
+        f"{ledger.path}:4: entry without its ledger's name after named ones; the ledger was "
+        "tampered with"
+    )
+
+
+def test_an_approval_without_a_readable_time_cannot_escape_the_policy(
+    plain_project: Project, capsys: pytest.CaptureFixture[str]
+) -> None:
+    digest = read_package(plain_project.package).digest
+    data = {"expires": "2036-01-01T00:00:00.000Z", "note": "", "package": "tiny 1"}
+    append(plain_project.ledger(), Record("approval", "alice", digest, data), "yesterday")
+    capsys.readouterr()
+    assert plain_project.mlgate("deploy", str(plain_project.package)) == 1
+    assert capsys.readouterr().err == (
+        "mlgate: error: ledger entry 1, an approval by 'alice', has at = 'yesterday', not a time "
+        "stamp: `mlgate approve` did not write it; restore the ledger from backup\n"
+    )

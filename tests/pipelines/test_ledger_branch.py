@@ -286,3 +286,25 @@ def test_a_clone_without_publish_pushes_only_when_asked(tmp_path: Path) -> None:
 def test_pushing_a_folder_that_was_never_pulled_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(GateError, match=r"is not a clone of the ledger branch: pull it first"):
         push(tmp_path / "never-pulled")
+
+
+def test_a_ledger_branch_rewound_by_a_force_push_is_refused(tmp_path: Path) -> None:
+    remote = bare_remote(tmp_path)
+    ledger = tmp_path / "ledger"
+    pull(ledger, str(remote))
+    record(ledger, "production", "approval")
+    push(ledger)
+    old = git(remote, "rev-parse", "mlgate-ledger").strip()
+    record(ledger, "production", "deploy-start")
+    push(ledger)
+    seen = git(remote, "rev-parse", "mlgate-ledger").strip()
+    # /tmp/rt2a/old.jsonl+old.head: an older, validly signed state restored on the remote
+    git(remote, "update-ref", "refs/heads/mlgate-ledger", old)
+    with pytest.raises(GateError) as err:
+        pull(ledger, str(remote))
+    assert str(err.value) == (
+        f"{ledger}: the ledger branch mlgate-ledger no longer contains {seen[:12]}, which this "
+        "clone pulled before: its history was rewound or rewritten (a force push restoring an "
+        "older ledger?); refusing to continue from it: restore the branch, then pull again"
+    )
+    assert len(verify_chain(ledger_for(ledger, "production")).entries) == 2

@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import sys
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
@@ -210,7 +211,17 @@ def test_command_target_deploys_and_rolls_back(
         f"command exited 3: health went wrong; {tiny.good.digest[7:19]} serves 'cmd'"
     ) in err
     v1, v2, pkg1, pkg2 = tiny.bad.digest, tiny.good.digest, tiny.bad.path, tiny.good.path
-    assert (tiny.root / "ops.log").read_text().splitlines() == [
+    logged = (tiny.root / "ops.log").read_text().splitlines()
+    # the deploy command got a private copy of each package, removed once it returned
+    copies = [Path(line.split()[1]) for line in logged if line.startswith("deploy ")]
+    assert [(copy.name, copy.parent.parent) for copy in copies] == [
+        (pkg2.name, Path(tempfile.gettempdir())),
+        (pkg1.name, Path(tempfile.gettempdir())),
+    ]
+    assert not any(copy.parent.exists() for copy in copies)
+    logged = [line.replace(str(copies[0]), str(pkg2), 1) for line in logged]
+    logged = [line.replace(str(copies[1]), str(pkg1), 1) for line in logged]
+    assert logged == [
         f"deploy {pkg2} {v2} cmd ",
         f"health {pkg2}",
         f"deploy {pkg1} {v1} cmd {v2}",
@@ -229,7 +240,7 @@ def test_command_target_deploys_and_rolls_back(
     assert "rollback to sha256:" in capsys.readouterr().err
 
 
-def test_command_target_deploy_failure(tmp_path: Path) -> None:
+def test_command_target_deploy_failure(tiny: Tiny, tmp_path: Path) -> None:
     settings = CommandSettings(
         deploy=(sys.executable, "-c", "import time; time.sleep(5)"), rollback=("true",), timeout=0.2
     )
@@ -238,7 +249,7 @@ def test_command_target_deploy_failure(tmp_path: Path) -> None:
     assert target.probe() is None
     assert target.switch("x") == ""
     assert target.resume("x") == ""  # the platform keeps its releases running
-    package = Package(tmp_path / "p.mlpkg", None, "sha256:1")  # type: ignore[arg-type]
+    package = tiny.good
     assert target.stage(package, "").problem == "the deploy command timed out: no output"
     missing = CommandSettings(deploy=("/nonexistent/deploy",), rollback=("true",))
     staged = CommandTarget(missing, Places("cmd", tmp_path, ""), LocalProcesses()).stage(

@@ -29,6 +29,7 @@ class Approval(NamedTuple):
     digest: str
     expires: datetime
     key: str = ""
+    at: datetime | None = None
 
 
 class Request(NamedTuple):
@@ -42,11 +43,12 @@ class Request(NamedTuple):
 
 
 _SIGNED_FIELDS = ("by", "digest", "env", "expires", "note", "package")
+_DATA_FIELDS = frozenset({"expires", "note", "package", "signature"})
 
 
 def approval_message(env: str, by: str, digest: str, data: Mapping[str, Any]) -> bytes:
     """The bytes an approval's SSH signature covers: what it grants, environment included."""
-    fields = {"env": env, "by": by, "digest": digest, **data}
+    fields = {**data, "env": env, "by": by, "digest": digest}
     return canonical({key: fields.get(key, "") for key in _SIGNED_FIELDS})
 
 
@@ -58,13 +60,20 @@ def human(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
+def folded(name: str) -> str:
+    """`name` as GitHub compares logins: case-insensitively."""
+    return name.casefold()
+
+
 def is_builder(name: str, builder: str) -> bool:
     """Whether `name` built the package (`builder` may be "user" or "user@host")."""
-    return bool(builder) and name in (builder, builder.partition("@")[0])
+    names = {folded(builder), folded(builder.partition("@")[0])}
+    return bool(builder) and folded(name) in names
 
 
 def _refusal(policy: ApprovalPolicy, request: Request) -> str:
-    if policy.approvers and request.by not in policy.approvers:
+    approvers = {folded(name) for name in policy.approvers}
+    if policy.approvers and folded(request.by) not in approvers:
         return f"{request.by!r} is not an approver (approvers: {', '.join(policy.approvers)})"
     if not policy.allow_self_approval and is_builder(request.by, request.builder):
         return f"{request.by!r} built this package and may not approve it (allow-self-approval)"
@@ -95,33 +104,62 @@ def recorded(
 ) -> list[Approval]:
     """The approvals of `digest` in `entries`; `check` gives a signed one's key fingerprint."""
     return [
-        Approval(entry.by, entry.digest, _expiry(entry), key)
+        Approval(entry.by, entry.digest, _expiry(entry), key, _approved_at(entry))
         for entry in entries
-        if entry.kind == "approval" and entry.digest == digest
+        if entry.kind == "approval" and entry.digest == digest and _only_approval_data(entry)
         for key in [check(entry) if check and entry.data.get("signature") else ""]
     ]
 
 
+def _only_approval_data(entry: Entry) -> bool:
+    """True, or GateError when an approval entry carries data `mlgate approve` never writes
+    (an `env` or a `digest` there would claim a grant its signature does not cover)."""
+    extra = sorted(set(entry.data) - _DATA_FIELDS)
+    if extra:
+        raise GateError(
+            f"ledger entry {entry.seq}, an approval by {entry.by!r}, carries {', '.join(extra)} "
+            "in its data: `mlgate approve` did not write it; restore the ledger from backup"
+        )
+    return True
+
+
+def _approved_at(entry: Entry) -> datetime:
+    """When an approval was recorded, or GateError when `at` is not a time stamp with a zone."""
+    return _stamp(entry, "at", entry.at)
+
+
 def _expiry(entry: Entry) -> datetime:
     """An approval entry's expiry, or GateError when it is not a time stamp with a zone."""
-    value = entry.data.get("expires")
+    return _stamp(entry, "expires", entry.data.get("expires"))
+
+
+def _stamp(entry: Entry, name: str, value: object) -> datetime:
     try:
-        expires = parse_stamp(value) if isinstance(value, str) else None
+        when = parse_stamp(value) if isinstance(value, str) else None
     except ValueError:  # not ISO 8601: refused just below, naming the entry
-        expires = None
-    if expires is None or expires.tzinfo is None:
+        when = None
+    if when is None or when.tzinfo is None:
         raise GateError(
-            f"ledger entry {entry.seq}, an approval by {entry.by!r}, has expires = {value!r}, "
+            f"ledger entry {entry.seq}, an approval by {entry.by!r}, has {name} = {value!r}, "
             "not a time stamp: `mlgate approve` did not write it; restore the ledger from backup"
         )
-    return expires
+    return when
 
 
 def _valid(policy: ApprovalPolicy, approval: Approval, builder: Builder, now: datetime) -> bool:
     request = Request(approval.by, approval.digest, builder.name, "", "")
     signed = bool(approval.key) or not policy.signed
     own = bool(builder.key) and approval.key == builder.key and not policy.allow_self_approval
-    return signed and not own and approval.expires > now and not _refusal(policy, request)
+    fresh = _expires(policy, approval) > now
+    return signed and not own and fresh and not _refusal(policy, request)
+
+
+def _expires(policy: ApprovalPolicy, approval: Approval) -> datetime:
+    """When `approval` expires under the policy as it is now: never later than its recorded
+    time plus the policy's lifetime, so shortening the policy shortens approvals already given."""
+    if approval.at is None:
+        return approval.expires
+    return min(approval.expires, approval.at + timedelta(seconds=policy.expires))
 
 
 def missing(
@@ -141,7 +179,7 @@ def missing(
         return ""
     who = builder if isinstance(builder, Builder) else Builder(builder)
     good = [a for a in approvals if _valid(policy, a, who, now)]
-    counted = min(len({a.by for a in good}), len({a.key or a.by for a in good}))
+    counted = min(len({folded(a.by) for a in good}), len({a.key or folded(a.by) for a in good}))
     if counted >= policy.min_approvals:
         return ""
     return _lacking(policy, approvals, good, counted, now)
@@ -156,7 +194,8 @@ def _lacking(
 ) -> str:
     valid = sorted({a.by for a in good})
     unsigned = sorted({a.by for a in approvals if policy.signed and not a.key} - set(valid))
-    expired = sorted({a.by for a in approvals if a.expires <= now} - set(valid) - set(unsigned))
+    lapsed = {a.by for a in approvals if _expires(policy, a) <= now}
+    expired = sorted(lapsed - set(valid) - set(unsigned))
     parts = [
         f"needs {policy.min_approvals} approval(s), has {counted}",
         f"valid: {', '.join(valid)}" if valid else "",

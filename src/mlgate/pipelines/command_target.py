@@ -8,17 +8,24 @@ deploy command deploys and switches traffic in one step, so its release is verif
 The optional `current` command prints the digest that serves (its last line: `sha256:...`, or
 nothing when nothing does): the state lives on the platform, so a rollback job on a fresh CI
 runner learns from it what the interrupted deployment left behind.
+
+`{package}` in the deploy command is a private copy (in a new 0700 folder, removed afterwards)
+verified to hold the approved digest: a package file swapped after the gates never reaches the
+platform.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import contextlib
+import shutil
+import tempfile
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
 from mlgate.errors import GateError
 from mlgate.pipelines.environments import CommandSettings
-from mlgate.pipelines.package import Package
+from mlgate.pipelines.package import Package, read_package
 from mlgate.pipelines.runtime import Processes
 from mlgate.pipelines.targets import Staged
 from mlgate.pipelines.verify import Check
@@ -39,6 +46,32 @@ def _is_digest_or_nothing(text: str) -> bool:
         and len(hexdigits) == 64
         and not hexdigits.strip("0123456789abcdef")
     )
+
+
+def _copy(package: Path, copy: Path) -> None:
+    try:
+        shutil.copyfile(package, copy)
+    except OSError as err:
+        raise GateError(f"cannot copy {package} for the deploy command: {err.strerror}") from err
+
+
+@contextlib.contextmanager
+def private_copy(package: Package) -> Iterator[Path]:
+    """A copy of `package` in a new 0700 folder, verified to hold its approved digest; GateError
+    when the file changed since the gates checked it. The folder is removed afterwards."""
+    folder = Path(tempfile.mkdtemp(prefix="mlgate-deploy-"))
+    try:
+        copy = folder / package.path.name
+        _copy(package.path, copy)
+        found = read_package(copy).digest
+        if found != package.digest:
+            raise GateError(
+                f"{package.path} changed after it was checked: it now holds {found}, not the "
+                f"approved {package.digest}; nothing was deployed; deploy it again"
+            )
+        yield copy
+    finally:
+        shutil.rmtree(folder)
 
 
 class CommandTarget:
@@ -67,8 +100,9 @@ class CommandTarget:
 
     def stage(self, package: Package, previous: str) -> Staged:
         """Run the deploy command; traffic reaches the release when it succeeds."""
-        words = {"package": str(package.path), "digest": package.digest, "previous": previous}
-        problem = self._run("deploy", self.settings.deploy, words)
+        with private_copy(package) as copy:
+            words = {"package": str(copy), "digest": package.digest, "previous": previous}
+            problem = self._run("deploy", self.settings.deploy, words)
         return Staged(self.settings.endpoint, problem, live=True)
 
     def switch(self, digest: str) -> str:

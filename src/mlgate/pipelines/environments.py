@@ -448,7 +448,8 @@ def _writers(
             "must not sign it"
         )
     for name, env in sorted(envs.items()):
-        both = sorted(set(writers) & set(env.approval.approvers))
+        approvers = {name.casefold() for name in env.approval.approvers}
+        both = sorted(name for name in writers if name.casefold() in approvers)
         if both:
             raise ConfigError(
                 f"[tool.mlgate.ledger] writers: {both[0]!r} is also an approver of {name!r}; "

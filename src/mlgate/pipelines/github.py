@@ -3,16 +3,21 @@ and the environment reviews GitHub's approvals API reports.
 
 GitHub logins are case-insensitive: they are compared case-folded, and a reviewer is recorded
 under the spelling of the project's approvers list, so `Bob` approving on GitHub is the `bob`
-of `[tool.mlgate.environments.production.approval] approvers`.
+of `[tool.mlgate.environments.production.approval] approvers`. A login is accepted only as
+GitHub spells one (letters, digits and hyphens, not starting with a hyphen), so nothing printed
+for a shell to loop over can split, glob, pass as an option or start another output line.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mlgate.errors import GateError, UsageError
 from mlgate.pipelines.environments import Environment
+
+LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 
 
 def same_login(first: str, second: str) -> bool:
@@ -37,7 +42,9 @@ def reviewers(answer: object, environment: str) -> list[str]:
 
 def _approves(item: object, environment: str) -> bool:
     review = _table(item)
-    names = [_table(entry).get("name") for entry in review.get("environments", [])]
+    listed = review.get("environments", [])
+    entries = listed if isinstance(listed, list) else [listed]  # each must be an object
+    names = [_table(entry).get("name") for entry in entries]
     on_it = any(isinstance(name, str) and same_login(name, environment) for name in names)
     return review.get("state") == "approved" and on_it
 
@@ -46,6 +53,8 @@ def _login(item: object) -> str:
     login = _table(_table(item).get("user")).get("login")
     if not isinstance(login, str) or not login:
         raise UsageError("an approval in the approvals answer has no user.login")
+    if not LOGIN.fullmatch(login):
+        raise UsageError(f"the approvals answer names {login!r}, which is not a GitHub login")
     return login
 
 

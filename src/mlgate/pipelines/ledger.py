@@ -1,13 +1,16 @@
 """The release ledger: one append-only JSON-lines file per environment, chained by hash.
 
 Each line is one entry with sorted keys `at`, `by`, `data`, `digest`, `hash`, `kind`, `prev`,
-`seq`. `hash` is "sha256:" + the SHA-256 of the canonical JSON of the other fields and `prev` is
-the hash of the entry before it (`GENESIS` for the first), so editing, deleting or reordering an
-entry breaks the chain. `<env>.head` records the last entry's `seq` and `hash`, which catches
-entries cut off the end. An append holds an exclusive `flock` on the file, reads the last entry,
-writes the new line with one `write` on an `O_APPEND` descriptor, fsyncs the file (and the folder
-when the file is new), then replaces the head file atomically. A last line without its newline is
-an interrupted write: it is reported, never silently continued.
+`seq`, and `env`, the ledger's name (its environment; entries written before ledgers named
+themselves lack it, and are accepted only before the first entry that has it). `hash` is
+"sha256:" + the SHA-256 of the canonical JSON of the other fields and `prev` is the hash of the
+entry before it (`GENESIS` for the first), so editing, deleting or reordering an entry breaks
+the chain. `<env>.head` records the last entry's `seq` and `hash` (and the ledger's name), which
+catches entries cut off the end. An entry or head naming another ledger is refused: another
+environment's ledger copied over this one. An append holds an exclusive `flock` on the file,
+reads the last entry, writes the new line with one `write` on an `O_APPEND` descriptor, fsyncs
+the file (and the folder when the file is new), then replaces the head file atomically. A last
+line without its newline is an interrupted write: it is reported, never silently continued.
 
 With a ledger key (MLGATE_LEDGER_KEY), every entry also gets `sig`, an HMAC-SHA256 of its hash
 under the key, and so does the head record: rewriting the chain then needs the key, not just
@@ -72,18 +75,22 @@ class Entry(NamedTuple):
     prev: str
     hash: str
     sig: str = ""
+    env: str = ""
 
     def body(self) -> dict[str, Any]:
-        """The fields the hash covers."""
+        """The fields the hash covers (`env` only when the entry names its ledger)."""
         fields = self._asdict()
         del fields["hash"], fields["sig"]
+        if not self.env:
+            del fields["env"]
         return fields
 
     def line(self) -> bytes:
-        """The entry as written: canonical JSON, `sig` only when signed."""
+        """The entry as written: canonical JSON, `sig` only when signed, `env` when named."""
         fields = self._asdict()
-        if not self.sig:
-            del fields["sig"]
+        for name in ("sig", "env"):
+            if not fields[name]:
+                del fields[name]
         return canonical(fields)
 
 
@@ -111,6 +118,11 @@ class Ledger(NamedTuple):
     def head_path(self) -> Path:
         """The sidecar recording the last entry."""
         return self.path.with_suffix(".head")
+
+    @property
+    def name(self) -> str:
+        """The ledger's id, its environment: written into every entry and the head record."""
+        return self.path.stem
 
 
 class ChainReport(NamedTuple):
@@ -197,9 +209,19 @@ def _parse(line: bytes, where: str) -> Entry:
         raise GateError(
             f"{where}: not a ledger entry ({err}); restore the ledger from backup"
         ) from err
-    if not isinstance(entry.seq, int) or not isinstance(entry.data, Mapping):
+    if not _well_typed(entry):
         raise GateError(f"{where}: malformed ledger entry; restore the ledger from backup")
     return entry
+
+
+_TEXT_FIELDS = ("kind", "at", "by", "digest", "prev", "hash", "sig", "env")
+
+
+def _well_typed(entry: Entry) -> bool:
+    """Whether every field has the type `append` writes (a bool is not a sequence number)."""
+    texts = all(isinstance(getattr(entry, name), str) for name in _TEXT_FIELDS)
+    number = isinstance(entry.seq, int) and not isinstance(entry.seq, bool)
+    return texts and number and isinstance(entry.data, Mapping)
 
 
 def _lines(data: bytes, path: Path) -> list[bytes]:
@@ -295,7 +317,7 @@ def _next_entry(ledger: Ledger, record: Record, at: str) -> Entry:
     last = _last(ledger.path)
     _refuse_unsigned_tail(ledger, last, record.kind)
     seq, prev = (last.seq + 1, last.hash) if last else (1, GENESIS)
-    body = {**record._asdict(), "at": at, "seq": seq, "prev": prev}
+    body = {**record._asdict(), "at": at, "seq": seq, "prev": prev, "env": ledger.name}
     digest = seal(body)
     return Entry(**body, hash=digest, sig=_signature(ledger, digest.encode()))
 
@@ -315,10 +337,18 @@ def _unsigned_message(ledger: Ledger, seq: int) -> str:
 
 
 def _head_record(ledger: Ledger, entry: Entry) -> dict[str, Any]:
-    head: dict[str, Any] = {"hash": entry.hash, "seq": entry.seq}
+    head: dict[str, Any] = {"env": ledger.name, "hash": entry.hash, "seq": entry.seq}
     if _writer_signs(ledger):
-        head["sig"] = _signature(ledger, canonical(head))
+        head["sig"] = _signature(ledger, head_message(head))
     return head
+
+
+def head_message(head: Mapping[str, Any]) -> bytes:
+    """What a head record's signature covers: its hash, seq and (when it names one) ledger."""
+    fields = {"hash": head.get("hash"), "seq": head.get("seq")}
+    if "env" in head:
+        fields["env"] = head["env"]
+    return canonical(fields)
 
 
 def _problem(entry: Entry, number: int, prev: str, ledger: Ledger, last: bool) -> str:
@@ -372,6 +402,7 @@ def _check_head(ledger: Ledger, entries: Sequence[Entry]) -> str:
         return ""
     if head is None:
         raise GateError(f"{ledger.head_path} is missing: entries may have been cut off the end")
+    _check_head_ledger(ledger, head)
     _check_head_signature(ledger, head, entries)
     if head.get("seq") == len(entries) and head.get("hash") == hashes[-1]:
         return ""
@@ -381,6 +412,16 @@ def _check_head(ledger: Ledger, entries: Sequence[Entry]) -> str:
         f"{ledger.path}: the head record names entry {head.get('seq')} but the file ends at "
         f"entry {len(entries)}: entries were cut off the end or the head was edited"
     )
+
+
+def _check_head_ledger(ledger: Ledger, head: Mapping[str, Any]) -> None:
+    """A head that names a ledger names this one (the entries' hashes cover their own names)."""
+    named = head.get("env", ledger.name)
+    if named != ledger.name:
+        raise GateError(
+            f"{ledger.head_path}: the head record names the {named!r} ledger, not "
+            f"{ledger.name!r}; the ledger was tampered with (copied from another environment?)"
+        )
 
 
 def _check_head_signature(
@@ -397,8 +438,7 @@ def _check_head_signature(
         return
     if ledger.key is None or not (sig or any(entry.sig for entry in tail)):
         return
-    unsigned = {"hash": head.get("hash"), "seq": seq}
-    if not _signed_by(ledger.key, canonical(unsigned), head.get("sig")):
+    if not _signed_by(ledger.key, head_message(head), head.get("sig")):
         raise GateError(
             f"{ledger.head_path}: the head record's signature is not the ledger key's; "
             "the ledger was tampered with"
@@ -407,7 +447,7 @@ def _check_head_signature(
 
 def _check_ssh_head(ledger: Ledger, head: Mapping[str, Any]) -> None:
     sig = head.get("sig")
-    unsigned = canonical({"hash": head.get("hash"), "seq": head.get("seq")})
+    unsigned = head_message(head)
     ssh = ledger.ssh
     if ssh is None or not (_is_ssh(sig) and _ssh_signed(ssh, unsigned, str(sig))):
         raise GateError(
@@ -429,8 +469,27 @@ def verify_chain(ledger: Ledger, sealing: bool = False) -> ChainReport:
         if problem:
             raise GateError(f"{ledger.path}:{number}: {problem}; the ledger was tampered with")
         prev = entry.hash
+    _check_named(ledger, entries)
     notes = (_check_head(ledger, entries), _check_signatures(ledger, entries, sealing))
     return ChainReport(tuple(entries), "; ".join(note for note in notes if note))
+
+
+def _check_named(ledger: Ledger, entries: Sequence[Entry]) -> None:
+    """Every entry that names a ledger names this one; entries written before ledgers named
+    themselves come only before the first that does."""
+    other = next((entry for entry in entries if entry.env not in ("", ledger.name)), None)
+    if other is not None:
+        raise GateError(
+            f"{ledger.path}:{other.seq}: entry belongs to the {other.env!r} ledger, not "
+            f"{ledger.name!r} (copied over it); the ledger was tampered with"
+        )
+    first = next((entry.seq for entry in entries if entry.env), None)
+    gap = next((e.seq for e in entries if first is not None and e.seq > first and not e.env), None)
+    if gap is not None:
+        raise GateError(
+            f"{ledger.path}:{gap}: entry without its ledger's name after named ones; the "
+            "ledger was tampered with"
+        )
 
 
 def _check_signatures(ledger: Ledger, entries: Sequence[Entry], sealing: bool) -> str:

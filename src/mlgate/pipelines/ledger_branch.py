@@ -8,7 +8,9 @@ one commit (the `<env>.head` record rides with the last one) and pushes. A push 
 race against another environment's job is rebased on the remote branch and tried again: the
 environments write different files, so the rebase is clean. Committed lines are never rewritten:
 a ledger file whose committed part changed is refused, as is a last line without its newline
-(an interrupted write, see `mlgate ledger verify`).
+(an interrupted write, see `mlgate ledger verify`). Pulling into an existing clone refuses a
+remote branch that no longer contains what the clone last saw of it (a force push that rewound
+the ledger to an older, validly signed state); a fresh clone cannot tell, see docs/releases.md.
 
 A clone pulled with `publish` pushes each entry as soon as it is written (`publish_appended`,
 called by the ledger after every durable append): the write-ahead entry of a deployment reaches
@@ -72,7 +74,8 @@ def pull(directory: Path, remote: str, branch: str = DEFAULT_BRANCH) -> str:
     if (directory / ".git").exists():
         if not _remote_has(directory, "origin", branch):
             return f"{directory}: {branch} is not on the remote yet; the first push creates it"
-        git(directory, "pull", "--quiet", "--rebase", "origin", branch)
+        _fetch_fast_forward(directory, branch)
+        git(directory, "rebase", "--quiet", "FETCH_HEAD")
         return f"{directory}: updated from {branch}"
     if _remote_has(None, remote, branch):
         git(None, "clone", "--quiet", "--branch", branch, "--single-branch", remote, str(directory))
@@ -82,6 +85,23 @@ def pull(directory: Path, remote: str, branch: str = DEFAULT_BRANCH) -> str:
     git(directory, "symbolic-ref", "HEAD", f"refs/heads/{branch}")
     git(directory, "remote", "add", "origin", remote)
     return f"{directory}: {branch} is not on {remote} yet; the first push creates it"
+
+
+def _fetch_fast_forward(directory: Path, branch: str) -> None:
+    """Fetch `branch`; GateError when it no longer contains what this clone last saw of it."""
+    tracking = f"refs/remotes/origin/{branch}"
+    seen = _run(directory, "rev-parse", "--verify", "--quiet", tracking).stdout.strip()
+    git(directory, "fetch", "--quiet", "origin", branch)
+    if (
+        not seen
+        or _run(directory, "merge-base", "--is-ancestor", seen, "FETCH_HEAD").returncode == 0
+    ):
+        return
+    raise GateError(
+        f"{directory}: the ledger branch {branch} no longer contains {seen[:12]}, which this "
+        "clone pulled before: its history was rewound or rewritten (a force push restoring an "
+        "older ledger?); refusing to continue from it: restore the branch, then pull again"
+    )
 
 
 def publish_each(directory: Path, branch: str) -> None:
