@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_type_hints
 
 import pytest
 from flake8.main.application import Application
+from flake8.options.manager import OptionManager
 
 from mlgate.linters.base import Options
-from mlgate.linters.flake8_plugin import Plugin
+from mlgate.linters.flake8_plugin import _DECLARATIONS, Plugin
 from workspace import write
 
 
@@ -176,3 +179,12 @@ def test_a_bad_team_setting_stops_flake8_with_one_line(here: Path) -> None:
         2,
         "mlgate: error: --mlgate-config missing.toml: no such file; pass a pyproject.toml path\n",
     )
+
+
+def test_every_option_type_has_a_flake8_declaration_bool_included() -> None:
+    manager = OptionManager(version="1", plugin_versions="", parents=[], formatter_names=[])
+    hints = get_type_hints(Options)
+    assert {hints[f.name] for f in dataclasses.fields(Options)} <= set(_DECLARATIONS)
+    manager.add_option("--mlgate-flag", default=None, parse_from_config=True, **_DECLARATIONS[bool])
+    given, absent = manager.parse_args(["--mlgate-flag"]), manager.parse_args([])
+    assert (given.mlgate_flag, absent.mlgate_flag) == (True, None)

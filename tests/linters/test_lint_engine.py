@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import ast
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sample_rules import SAMPLE_RULES
 
-from mlgate.linters.base import FileContext, Options, Violation
+from mlgate.linters.base import Example, FileContext, Finding, Options, Rule, Violation
 from mlgate.linters.config import LintConfig
 from mlgate.linters.engine import apply_noqa, check_source, check_tree, split_lines
 from mlgate.linters.run import lint_paths
@@ -242,3 +243,43 @@ def test_a_file_level_directive_exempts_an_unparsable_file_as_flake8_skips_it(he
         "c.py": "# mlgate: noqa: MLG9\ndef (\n",
     }
     assert lint(here, files) == [("c.py", 2, 4, "MLG000")]
+
+
+def test_a_tree_too_deep_for_the_parser_is_mlg000_and_the_run_goes_on(here: Path) -> None:
+    deep = "total = " + " + ".join(["a"] * 2950) + "\n"
+    found = messages(here, {"deep.py": deep, "good.py": "boom()\n"})
+    assert [(v.path, v.line, v.code) for v in found] == [
+        ("deep.py", 1, "MLG000"),
+        ("good.py", 1, "MLG901"),
+    ]
+    assert found[0].message.startswith("cannot parse: RecursionError: maximum recursion depth")
+
+
+class _CrashingRule:
+    """MLG909 crashes: a rule with a bug, raising on every module it is given."""
+
+    CODE = "MLG909"
+    NAME = "crashes"
+    NODE_TYPES: tuple[type[ast.AST], ...] = (ast.Module,)
+    VALID: tuple[Example, ...] = ()
+    INVALID: tuple[Example, ...] = ()
+
+    def check(self, node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
+        """Fails the way a rule's bug would."""
+        if "crash" in ctx.lines[0]:
+            raise RecursionError("maximum recursion depth exceeded")
+        yield from ()
+
+
+def test_a_rule_that_raises_is_mlg000_for_that_file_only(here: Path) -> None:
+    write(here, {"a.py": "crash()\nboom()\n", "b.py": "boom()\n"})
+    rules: dict[str, Rule] = {**SAMPLE_RULES, "MLG909": _CrashingRule()}
+    found = lint_paths(["a.py", "b.py"], LintConfig(here), rules).violations
+    assert found == [
+        Violation(
+            "a.py", 1, 0, "MLG000",
+            "mlgate could not check this file: RecursionError: maximum recursion depth "
+            "exceeded (please report this)",
+        ),
+        Violation("b.py", 1, 0, "MLG901", "call to boom"),
+    ]  # fmt: skip

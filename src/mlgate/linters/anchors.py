@@ -46,25 +46,52 @@ class _Scope(NamedTuple):
 def anchor_all(
     tree: ast.Module | None, lines: Sequence[str], violations: Sequence[Violation]
 ) -> tuple[Anchor, ...]:
-    """One anchor per violation, in the same order; `tree` is None for unparsable files."""
+    """One anchor per violation, in the same order; `tree` is None for unparsable files.
+
+    Linear in the file and the findings: one walk of the statements, then one sweep over the
+    scopes and the findings' lines, both sorted.
+    """
     if not violations:
         return ()
     wanted = {v.line for v in violations}
     scopes, spans = _collect(tree, wanted) if tree else ([], {})
-    scopes.sort()
-    return tuple(_anchor(v, scopes, spans, lines) for v in violations)
+    symbols = _innermost(sorted(scopes, key=_outer_first), sorted(wanted))
+    return tuple(_anchor(v, symbols[v.line], spans, lines) for v in violations)
+
+
+def _outer_first(scope: _Scope) -> tuple[int, int]:
+    return scope.start, -scope.end
+
+
+def _innermost(scopes: Sequence[_Scope], wanted: Sequence[int]) -> dict[int, str]:
+    """Line -> the name of the innermost scope around it, for each of the sorted `wanted`.
+
+    Scopes nest (their spans never cross), so the scopes open at a line form a stack.
+    """
+    found: dict[int, str] = {}
+    stack: list[_Scope] = []
+    index, count = 0, len(scopes)
+    for line in wanted:
+        while index < count and scopes[index].start <= line:
+            _close(stack, scopes[index].start)
+            stack.append(scopes[index])
+            index += 1
+        _close(stack, line)
+        found[line] = stack[-1].name if stack else MODULE
+    return found
+
+
+def _close(stack: list[_Scope], line: int) -> None:
+    """Pop the scopes that end before `line`."""
+    while stack and stack[-1].end < line:
+        stack.pop()
 
 
 def _anchor(
-    violation: Violation,
-    scopes: Sequence[_Scope],
-    spans: dict[int, tuple[int, int]],
-    lines: Sequence[str],
+    violation: Violation, symbol: str, spans: dict[int, tuple[int, int]], lines: Sequence[str]
 ) -> Anchor:
     line = violation.line
     start, end = spans.get(line, (line, line))
-    inside = [scope for scope in scopes if scope.start <= line <= scope.end]
-    symbol = inside[-1].name if inside else MODULE
     text = lines[line - 1] if 0 < line <= len(lines) else ""
     return Anchor(start, end, symbol, digest(text))
 

@@ -18,8 +18,9 @@ from mlgate.linters.engine import (
     apply_noqa,
     decode_source,
     drop_file_noqa,
+    internal_error,
     parse_source,
-    run_checker,
+    run_guarded,
     split_lines,
 )
 from mlgate.linters.notebooks import SUFFIX, InvalidNotebookError, Notebook, read_notebook
@@ -44,7 +45,18 @@ def read_bytes(path: str) -> bytes | FileResult:
 
 
 def check_data(path: str, data: bytes, options: Options, checker: Checker) -> FileResult:
-    """Check the content `data` of `path` (a notebook when it ends in `.ipynb`)."""
+    """Check the content `data` of `path` (a notebook when it ends in `.ipynb`).
+
+    Whatever goes wrong while decoding, parsing or checking it becomes one MLG000 finding for
+    this file with the reason, so the other files' findings are still reported.
+    """
+    try:
+        return _check_data(path, data, options, checker)
+    except Exception as err:  # noqa: BLE001 - reported as the file's finding, never hidden
+        return _unusable(internal_error(path, err))
+
+
+def _check_data(path: str, data: bytes, options: Options, checker: Checker) -> FileResult:
     if path.endswith(SUFFIX):
         return _check_notebook(path, data, options, checker)
     source = decode_source(data, path)
@@ -64,7 +76,7 @@ def check_text(path: str, source: str, options: Options, checker: Checker) -> Fi
         kept = drop_file_noqa([tree], source)
         return FileResult(tuple(kept), anchor_all(None, split_lines(source), kept))
     lines = split_lines(source)
-    found = apply_noqa(run_checker(FileContext(path, lines, tree, options), checker), lines)
+    found = apply_noqa(run_guarded(FileContext(path, lines, tree, options), checker), lines)
     return FileResult(tuple(found), anchor_all(tree, lines, found))
 
 

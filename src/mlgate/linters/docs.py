@@ -31,8 +31,11 @@ UNPARSABLE_PAGE = """MLG000 unparsable-file: a file that could not be read, deco
 ## What it does
 Reports a Python file mlgate could not check: it cannot be read, its bytes are not valid in
 its encoding (UTF-8 unless a byte-order mark or a PEP 263 coding cookie says otherwise), or the
-running Python cannot parse it. The finding gives the position and the parser's message. The
-other files are still checked.
+running Python cannot parse it (a syntax error, or an expression nested deeper than the parser
+allows, such as a generated 3,000-term sum). The finding gives the position and the parser's
+message. A file mlgate fails to check after parsing it (a tree deeper than Python's stack, or a
+bug in a rule) is reported the same way, with the exception's type and message and a request to
+report it. The other files are still checked, and their findings reported.
 
 ## Why is this bad?
 A file no tool can parse is a file no rule checks: other linters often skip it silently (flake8

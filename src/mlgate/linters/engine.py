@@ -71,6 +71,21 @@ def run_checker(ctx: FileContext, checker: Checker) -> list[Violation]:
     return found
 
 
+def run_guarded(ctx: FileContext, checker: Checker) -> list[Violation]:
+    """`run_checker`, with any exception raised while checking turned into one MLG000 finding
+    for the file (a rule's bug, or a tree nested deeper than Python's stack), so the run goes on."""
+    try:
+        return run_checker(ctx, checker)
+    except Exception as err:  # noqa: BLE001 - reported as the file's finding, never hidden
+        return [internal_error(ctx.path, err)]
+
+
+def internal_error(path: str, err: Exception) -> Violation:
+    """The MLG000 finding for a file mlgate failed to check."""
+    message = f"mlgate could not check this file: {describe(err)} (please report this)"
+    return Violation(path, 1, 0, SYNTAX_ERROR, message)
+
+
 def check_tree(ctx: FileContext, rules: Mapping[str, Rule]) -> list[Violation]:
     """Run `rules` over the already parsed `ctx.tree`; findings sorted by position and code."""
     return run_checker(ctx, make_checker(rules))
@@ -113,6 +128,14 @@ def parse_source(source: str, path: str) -> ast.Module | Violation:
     except SyntaxError as err:
         line, col = err.lineno or 1, max((err.offset or 1) - 1, 0)
         return Violation(path, line, col, SYNTAX_ERROR, f"syntax error: {err.msg}")
+    except (RecursionError, MemoryError, ValueError) as err:  # nesting too deep for the parser
+        return Violation(path, 1, 0, SYNTAX_ERROR, f"cannot parse: {describe(err)}")
+
+
+def describe(err: BaseException) -> str:
+    """One line saying what went wrong: the exception's type and its first line of text."""
+    text = str(err).splitlines()[0] if str(err) else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
 def split_lines(source: str) -> tuple[str, ...]:

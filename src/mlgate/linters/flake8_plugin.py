@@ -25,7 +25,7 @@ from mlgate import __version__
 from mlgate.errors import ConfigError
 from mlgate.linters.base import FileContext, Options
 from mlgate.linters.config import LintConfig, load_lint_config
-from mlgate.linters.engine import drop_file_noqa, run_checker
+from mlgate.linters.engine import drop_file_noqa, run_guarded
 from mlgate.linters.plan import Plan, make_plan
 from mlgate.linters.registry import RULES
 
@@ -33,6 +33,7 @@ PREFIX = "mlgate-"
 _ATTRIBUTE = PREFIX.replace("-", "_")
 # How each option type is declared to flake8's option manager.
 _DECLARATIONS: dict[object, dict[str, Any]] = {
+    bool: {"action": "store_true"},  # flake8 reads `true`/`false` from its config for these
     int: {"type": int},
     str: {"type": str},
     tuple[str, ...]: {"comma_separated_list": True},
@@ -96,7 +97,7 @@ class Plugin:
         plan = Plugin.plan or make_plan(LintConfig(Path.cwd()), RULES)
         Plugin.plan = plan
         scope, _, checker = plan.for_path(self.filename)
-        found = run_checker(
+        found = run_guarded(
             FileContext(self.filename, self.lines, self.tree, scope.config.options), checker
         )
         if found and any("noqa" in line.lower() for line in self.lines):

@@ -9,8 +9,10 @@ when its body leaves a trace of the error: a `raise` outside nested `try`, `def`
 exception handed on (returned, yielded, assigned, or passed to a call other than `print` or a log
 call; `sys.exc_info()` and `sys.exception()` count as the exception). Otherwise its first log
 call at info level or above is MLG204, and a handler without one is MLG202. A narrow handler is
-MLG203 when its body only drops the work and no comment in it gives a reason, unless it catches
-only exceptions that signal the end of the work (`StopIteration`, `queue.Empty`, ...).
+MLG203 when its body only drops the work (`pass`, `...`, `continue`, `break`) and no comment in
+it gives a reason, unless it catches only exceptions that signal the end of the work
+(`StopIteration`, `queue.Empty`, ...) or a failed optional import; the MLG203 rule reports such a
+handler only where it skips an item of a `for` loop (see its page).
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from collections.abc import Iterator
 from typing import NamedTuple, cast
 
 from mlgate.linters.base import FileContext, Finding
-from mlgate.linters.names import dotted_name, qualified_name, source_text
-from mlgate.linters.traces import CallKind, call_kind
+from mlgate.linters.names import dotted_name, last_part, qualified_name, source_text
+from mlgate.linters.traces import CallKind, call_kind, log_level
 
 _CACHE_KEY = "handlers.verdicts"
 _BROAD = {"Exception", "BaseException", "builtins.Exception", "builtins.BaseException"}
@@ -36,8 +38,9 @@ _SINKS = (
     ast.AugAssign,
     ast.NamedExpr,
 )
-_MUTING = {CallKind.PRINT, CallKind.DEBUG_LOG, CallKind.LOG, CallKind.TRACEBACK_LOG}
-_TRACES = {CallKind.TRACEBACK_LOG, CallKind.REPORTER}
+_MUTING = {CallKind.PRINT, CallKind.LOG, CallKind.TRACEBACK_LOG}
+_TRACES = {CallKind.REPORTER, CallKind.EXIT}
+_LOGS = {CallKind.LOG, CallKind.TRACEBACK_LOG}
 _SIGNALS = {
     "asyncio.QueueEmpty",
     "asyncio.QueueFull",
@@ -46,7 +49,10 @@ _SIGNALS = {
     "builtins.StopIteration",
     "queue.Empty",
     "queue.Full",
+    "builtins.ImportError",
+    "builtins.ModuleNotFoundError",
 }
+_TEXT_CALLS = frozenset({"str", "repr", "format", "format_exc"})
 _PRAGMAS = ("noqa", "type:", "pragma", "nosec", "pylint:", "fmt:", "mypy:", "pyright:", "ruff:")
 
 
@@ -105,16 +111,31 @@ def _clause(handler: ast.ExceptHandler, lines: tuple[str, ...]) -> str:
 def _classify(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
     if not is_broad(handler.type):
         return _narrow(handler, ctx)
+    if _falls_back(handler, ctx):
+        return None
     logs: list[ast.Call] = []
-    for log in _body_events(handler, ctx):
-        if log is None:
+    traced: list[ast.Call] = []
+    for event in _body_events(handler, ctx):
+        if event is None:
             return None
-        logs.append(log)
+        kind = call_kind(event, ctx)
+        (traced if kind is CallKind.TRACEBACK_LOG else logs).append(event)
+    return _log_verdict(handler, ctx, logs, traced)
+
+
+def _log_verdict(
+    handler: ast.ExceptHandler, ctx: FileContext, logs: list[ast.Call], traced: list[ast.Call]
+) -> Verdict | None:
+    """A traceback logged at least as loudly as every message is a trace; a message logged
+    louder than any traceback (`warning(msg)` beside `debug(..., exc_info=True)`) is MLG204."""
     clause = _clause(handler, ctx.lines)
+    if traced and (not logs or max(map(log_level, logs)) <= max(map(log_level, traced))):
+        return None
     if logs:
-        call = source_text(logs[0].func)
+        first = max(logs, key=log_level) if traced else logs[0]
+        call = source_text(first.func)
         message = f"`{call}(...)` in `{clause}` drops the traceback; use `.exception(...)`"
-        return Verdict("MLG204", logs[0].lineno, logs[0].col_offset, message)
+        return Verdict("MLG204", first.lineno, first.col_offset, message)
     message = f"`{clause}` swallows the error; re-raise it, log it with the traceback or handle it"
     return Verdict("MLG202", handler.lineno, handler.col_offset, message)
 
@@ -122,12 +143,26 @@ def _classify(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
 _Visit = tuple[ast.AST, _Where]
 
 
+def _falls_back(handler: ast.ExceptHandler, ctx: FileContext) -> bool:
+    """`return other_source(key)`: the value is computed another way, the error handled (a
+    call without arguments, such as `return Empty()`, is a default, not a fallback)."""
+    return any(
+        isinstance(stmt, ast.Return)
+        and isinstance(stmt.value, ast.Call)
+        and bool(stmt.value.args or stmt.value.keywords)
+        and call_kind(stmt.value, ctx) is CallKind.OTHER
+        for stmt in handler.body
+    )
+
+
 def _body_events(handler: ast.ExceptHandler, ctx: FileContext) -> Iterator[ast.Call | None]:
     """None for each trace of the error, the call for each log call without the traceback.
 
     Depth first in source order, with an explicit stack: expressions nest deeper than
-    Python's recursion limit allows.
+    Python's recursion limit allows. A name assigned text made from the error (`msg = f"...
+    {err}"`) stands for the error: logging it is logging the error's message.
     """
+    names = _error_names(handler)
     stack: list[_Visit] = [(stmt, _Where()) for stmt in reversed(handler.body)]
     while stack:
         node, where = stack.pop()
@@ -138,15 +173,39 @@ def _body_events(handler: ast.ExceptHandler, ctx: FileContext) -> Iterator[ast.C
             yield from _call_events(node, kind, where)
             stack.extend(reversed(_call_children(node, kind, where)))
         elif isinstance(node, ast.Name):
-            if node.id == handler.name and where.sink and not where.muted:
+            if node.id in names and where.sink and not where.muted:
                 yield None
         else:
             if isinstance(node, ast.Raise) and not where.in_try:
                 yield None
-            stack.extend(reversed(_children(node, where)))
+            stack.extend(reversed(_children(node, where, names)))
 
 
-def _children(node: ast.AST, where: _Where) -> list[_Visit]:
+def _error_names(handler: ast.ExceptHandler) -> frozenset[str]:
+    """The handler's name for the error, and names assigned text made from it."""
+    names = {handler.name} if handler.name else set()
+    for stmt in handler.body:
+        if _is_text_of(stmt, names):
+            names.add(stmt.targets[0].id)  # type: ignore[attr-defined]
+    return frozenset(names)
+
+
+def _is_text_of(stmt: ast.stmt, names: set[str]) -> bool:
+    """`msg = f"... {err}"`, `msg = str(err)`, `msg = "..." % err`: the error as text."""
+    if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+        return False
+    if not isinstance(stmt.targets[0], ast.Name) or not names:
+        return False
+    value = stmt.value
+    text = isinstance(value, (ast.JoinedStr, ast.BinOp)) or (
+        isinstance(value, ast.Call) and last_part(value.func) in _TEXT_CALLS
+    )
+    return text and any(isinstance(n, ast.Name) and n.id in names for n in ast.walk(value))
+
+
+def _children(node: ast.AST, where: _Where, names: frozenset[str]) -> list[_Visit]:
+    if isinstance(node, ast.Assign) and _is_text_of(node, set(names)):
+        return [(node.value, where)]  # only made text of the error: not handed on yet
     inner = where._replace(
         in_try=where.in_try or isinstance(node, _TRIES),
         sink=where.sink or isinstance(node, _SINKS),
@@ -157,7 +216,7 @@ def _children(node: ast.AST, where: _Where) -> list[_Visit]:
 def _call_events(call: ast.Call, kind: CallKind, where: _Where) -> Iterator[ast.Call | None]:
     if kind in _TRACES or (kind is CallKind.EXC_INFO and where.sink and not where.muted):
         yield None
-    elif kind is CallKind.LOG:
+    elif kind in _LOGS:
         yield call
 
 
@@ -175,8 +234,6 @@ _DROP_STATEMENTS = (ast.Pass, ast.Continue, ast.Break)
 def _drops_work(stmt: ast.stmt) -> bool:
     if isinstance(stmt, _DROP_STATEMENTS):
         return True
-    if isinstance(stmt, ast.Return):
-        return stmt.value is None or _is_constant(stmt.value, None)
     return isinstance(stmt, ast.Expr) and _is_constant(stmt.value, ...)
 
 
@@ -205,5 +262,5 @@ def _narrow(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
     if _signals_only(handler.type, ctx):
         return None
     clause = _clause(handler, ctx.lines)
-    message = f"`{clause}` drops the work silently; handle it, log it, or comment why it is safe"
+    message = f"`{clause}` skips the item silently; count it, log it, or comment why it is safe"
     return Verdict("MLG203", handler.lineno, handler.col_offset, message)

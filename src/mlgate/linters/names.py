@@ -3,9 +3,11 @@
 `qualified_name(expr, ctx)` turns `pk.loads` into `pickle.loads` after `import pickle as pk`,
 `load` into `joblib.load` after `from joblib import load`, and an unbound builtin such as `print`
 into `builtins.print`. The alias table is built once per file, on first use, from the file's
-import statements (module level first, then nested blocks and function bodies). Scopes are not
-tracked: a name imported anywhere in the file resolves the same way everywhere, and the first
-binding wins (see `mlgate.linters.statements`).
+import statements (module level first, then nested blocks and function bodies; the first
+binding wins, see `mlgate.linters.statements`). Names are resolved in the scope where they are
+used when the caller asks (`scoped=True`, as MLG401 does): a local function, parameter,
+assignment or class-body binding of the name hides the import (see `mlgate.linters.scopes`), so
+`def load(path): ...` or `yaml = YAML()` is not the imported loader.
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ import builtins
 from itertools import islice
 
 from mlgate.linters.base import FileContext
+from mlgate.linters.scopes import shadowed
 from mlgate.linters.statements import statement_index
+
+# Builtins whose local rebinding changes what a rule reports (I/O and code execution).
+_SHADOWABLE_BUILTINS = frozenset({"open", "print", "input", "eval", "exec", "compile"})
 
 
 def imports(ctx: FileContext) -> dict[str, str]:
@@ -35,21 +41,28 @@ def dotted_name(expr: ast.expr) -> str | None:
     return ".".join(reversed(parts))
 
 
-def qualified_name(expr: ast.expr, ctx: FileContext) -> str | None:
-    """The dotted name of `expr` with its first part resolved through the file's imports."""
+def qualified_name(expr: ast.expr, ctx: FileContext, scoped: bool = False) -> str | None:
+    """The dotted name of `expr` with its first part resolved through the file's imports;
+    with `scoped`, None when a local binding hides the import (see `mlgate.linters.scopes`).
+
+    Scopes are consulted only when asked for (MLG401, on calls already known to name a
+    loader): building them costs a walk of the file."""
     dotted = dotted_name(expr)
     if dotted is None:
         return None
     root, dot, rest = dotted.partition(".")
     resolved = imports(ctx).get(root)
+    known = resolved is not None or root in _SHADOWABLE_BUILTINS
+    if scoped and known and shadowed(ctx, root, expr.lineno):
+        return None  # a local binding: not the module's import, nor the builtin
     if resolved is None:
         resolved = f"builtins.{root}" if root in vars(builtins) else root
     return resolved + dot + rest
 
 
-def call_name(call: ast.Call, ctx: FileContext) -> str | None:
+def call_name(call: ast.Call, ctx: FileContext, scoped: bool = False) -> str | None:
     """The qualified name of the function a call calls, when it is a dotted name."""
-    return qualified_name(call.func, ctx)
+    return qualified_name(call.func, ctx, scoped)
 
 
 def last_part(expr: ast.expr) -> str | None:

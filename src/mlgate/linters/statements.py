@@ -41,6 +41,7 @@ class StatementIndex(NamedTuple):
     imports: dict[str, str]  # local name -> qualified name
     modules: set[str]  # local names bound by `import m` / `import m as n`: modules
     docstrings: list[tuple[int, int]]
+    import_lines: set[int]  # the lines import statements occupy
 
 
 def statement_index(ctx: FileContext) -> StatementIndex:
@@ -48,7 +49,7 @@ def statement_index(ctx: FileContext) -> StatementIndex:
     cached = ctx.cache.get(_CACHE_KEY)
     if isinstance(cached, StatementIndex):
         return cached
-    index = StatementIndex({}, set(), [])
+    index = StatementIndex({}, set(), [], set())
     queue: list[ast.AST] = list(ctx.tree.body)
     for node in queue:
         fields = _BLOCKS.get(type(node))
@@ -66,6 +67,7 @@ def statement_index(ctx: FileContext) -> StatementIndex:
 
 
 def _add_import(node: ast.Import | ast.ImportFrom, index: StatementIndex) -> None:
+    index.import_lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
     for local, qualified in _bindings(node):
         index.imports.setdefault(local, qualified)
         if isinstance(node, ast.Import):

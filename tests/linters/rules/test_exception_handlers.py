@@ -14,6 +14,14 @@ def handler(body: str, clause: str = "except Exception as err:", head: str = "")
     return f"{head}def f(work, items, log):\n    try:\n        work()\n    {clause}\n{lines}"
 
 
+def loop_handler(body: str, clause: str, head: str = "") -> str:
+    """`handler`, with the try inside a `for` loop over items (the handler on line 5)."""
+    lines = "".join(f"            {line}\n" for line in body.split(";"))
+    loop = "def f(work, items, log):\n    for item in items:\n        try:\n"
+    loop += "            yield work(item)\n"
+    return f"{head}{loop}        {clause}\n{lines}"
+
+
 @pytest.mark.parametrize(
     "body",
     [
@@ -21,6 +29,17 @@ def handler(body: str, clause: str = "except Exception as err:", head: str = "")
         "raise RuntimeError('wrapped') from err",
         "if items:;    raise;return None",
         "log.exception('failed')",
+        "log.debug('failed', exc_info=True)",
+        "log.log(logging.DEBUG, 'failed', exc_info=True)",
+        "log.debug(traceback.format_exc())",
+        "click.echo(f'failed: {err}', err=True)",
+        "console.print(err)",
+        "self.console.print(f'[red]{err}')",
+        "sys.exit(1)",
+        "raise SystemExit(1)",
+        "return fallback(items)",
+        "message = f'failed: {err}';raise RuntimeError(message)",
+        "message = f'failed: {err}';return message",
         "log.error('failed', exc_info=True)",
         "log.info('failed', exc_info=err)",
         "logging.getLogger(__name__).critical('x', exc_info=1)",
@@ -28,7 +47,6 @@ def handler(body: str, clause: str = "except Exception as err:", head: str = "")
         "yield err",
         "items.append(err)",
         "items[0] = err",
-        "message = str(err)",
         "(message := repr(err))",
         "items += [err]",
         "work.fail(reason=err)",
@@ -40,7 +58,8 @@ def handler(body: str, clause: str = "except Exception as err:", head: str = "")
     ],
 )
 def test_broad_handlers_that_leave_a_trace(body: str) -> None:
-    head = "import logging\nimport sys\nimport traceback\nimport warnings\n\nimport sentry_sdk\n\n"
+    head = "import logging\nimport sys\nimport traceback\nimport warnings\n\n"
+    head += "import click\nimport sentry_sdk\n\n"
     assert findings(handler(body, head=head)) == []
 
 
@@ -54,9 +73,14 @@ def test_broad_handlers_that_leave_a_trace(body: str) -> None:
         ("sys.stderr.write(str(err))", [(4, "MLG202")]),
         ("if 'timeout' in str(err):;    return None", [(4, "MLG202")]),
         ("if isinstance(err, ValueError):;    return None", [(4, "MLG202")]),
-        ("log.debug('failed', exc_info=True)", [(4, "MLG202")]),
-        ("log.log(logging.DEBUG, 'failed', exc_info=True)", [(4, "MLG202")]),
-        ("log.log(10, 'failed')", [(4, "MLG202")]),
+        ("log.log(10, 'failed')", [(5, "MLG204")]),
+        ("return Empty()", [(4, "MLG202")]),  # a default, not a fallback
+        ("log.debug('x', exc_info=True);log.warning(f'failed: {err}')", [(6, "MLG204")]),
+        ("log.log(logging.ERROR, 'x', exc_info=1);log.warning('failed')", []),
+        ("message = str(err)", [(4, "MLG202")]),  # made text, then dropped
+        ("log.debug('failed: %s', err)", [(5, "MLG204")]),
+        ("message = f'failed: {err}';log.warning(message)", [(6, "MLG204")]),
+        ("log.warning_once(f'failed: {err}')", [(5, "MLG204")]),
         ("try:;    work.undo();except OSError:;    raise", [(4, "MLG202")]),
         ("def later():;    raise;work.later = later", [(4, "MLG202")]),
         ("work.later = lambda: err", [(4, "MLG202")]),
@@ -143,26 +167,45 @@ def test_nested_handlers() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("pass", [(4, "MLG203")]),
-        ("...", [(4, "MLG203")]),
-        ("return", [(4, "MLG203")]),
-        ("return None", [(4, "MLG203")]),
-        ("pass;return None", [(4, "MLG203")]),
-        ("pass  # type: ignore[misc]", [(4, "MLG203")]),
-        ("pass  # pragma: no cover", [(4, "MLG203")]),
+        ("pass", [(5, "MLG203")]),
+        ("...", [(5, "MLG203")]),
+        ("continue", [(5, "MLG203")]),
+        ("pass;continue", [(5, "MLG203")]),
+        ("pass  # type: ignore[misc]", [(5, "MLG203")]),
+        ("pass  # pragma: no cover", [(5, "MLG203")]),
         ("pass  # missing is fine", []),
         ("# missing is fine;pass", []),
+        ("return", []),  # the loop ends with the function: the caller sees that
+        ("return None", []),
+        ("pass;return None", []),
         ("return False", []),
         ("items.append(None)", []),
         ("'missing is fine'", []),
     ],
 )
-def test_narrow_handlers(body: str, expected: list[tuple[int, str]]) -> None:
-    assert findings(handler(body, "except KeyError:")) == expected
+def test_narrow_handlers_in_a_loop(body: str, expected: list[tuple[int, str]]) -> None:
+    assert findings(loop_handler(body, "except KeyError:")) == expected
+
+
+@pytest.mark.parametrize("body", ["pass", "...", "return", "return None"])
+def test_narrow_handlers_outside_loops_are_eafp(body: str) -> None:
+    assert findings(handler(body, "except KeyError:")) == []
+
+
+def test_only_the_loops_own_tries() -> None:
+    source = (
+        "def f(items, work):\n    for item in items:\n        def g():\n            try:\n"
+        "                work()\n            except KeyError:\n                pass\n"
+        "        while item:\n            try:\n                work()\n"
+        "            except KeyError:\n                continue\n"
+    )
+    assert findings(source) == []
 
 
 def test_narrow_handlers_in_loops() -> None:
-    source = "def f(work, items):\n    for item in items:\n        try:\n            work(item)\n"
+    source = (
+        "def f(work, items):\n    for item in items:\n        try:\n            yield work(item)\n"
+    )
     for drop in ("continue", "break"):
         assert findings(source + f"        except ValueError:\n            {drop}\n") == [
             (5, "MLG203")
@@ -171,12 +214,10 @@ def test_narrow_handlers_in_loops() -> None:
 
 @TRY_STAR
 def test_narrow_handlers_in_try_star() -> None:
-    source = (
-        "def f(work):\n    try:\n        work()\n    except* (KeyError, OSError):\n        pass\n"
-    )
-    assert findings(source) == [(4, "MLG203")]
+    source = loop_handler("pass", "except* (KeyError, OSError):")
+    assert findings(source) == [(5, "MLG203")]
     assert messages(source) == [
-        "`except* (KeyError, OSError):` drops the work silently; handle it, log it, "
+        "`except* (KeyError, OSError):` skips the item silently; count it, log it, "
         "or comment why it is safe"
     ]
 
@@ -202,8 +243,9 @@ def test_messages() -> None:
             [(3, "MLG202")],
         ),
         ("from contextlib import suppress\nwith suppress(KeyError):\n    x = 1\n", []),
+        ("import contextlib\nwith contextlib.suppress(Exception):\n    import extra\n", []),
         ("from contextlib import suppress\nwith suppress(*ERRORS):\n    x = 1\n", []),
-        ("from mine import suppress\nwith suppress(Exception):\n    x = 1\n", [(2, "MLG301")]),
+        ("from mine import suppress\nwith suppress(Exception):\n    x = 1\n", []),
         ("with open('a') as f, lock:\n    x = 1\n", [(1, "MLG301")]),
     ],
 )
@@ -218,12 +260,38 @@ def test_suppress(source: str, expected: list[tuple[int, str]]) -> None:
         ("except (StopAsyncIteration, GeneratorExit):", []),
         ("except queue.Empty:", []),
         ("except Empty:", []),
-        ("except (queue.Empty, KeyError):", [(7, "MLG203")]),
-        ("except asyncio.CancelledError:", [(7, "MLG203")]),
+        ("except (ImportError, ModuleNotFoundError):", []),
+        ("except (queue.Empty, KeyError):", [(8, "MLG203")]),
+        ("except asyncio.CancelledError:", [(8, "MLG203")]),
     ],
 )
 def test_end_of_work_signals_are_not_dropped_work(
     clause: str, expected: list[tuple[int, str]]
 ) -> None:
     head = "import asyncio\nimport queue\nfrom queue import Empty\n"
-    assert findings(handler("break", clause, head)) == expected
+    assert findings(loop_handler("break", clause, head)) == expected
+
+
+@pytest.mark.parametrize(
+    "loop",
+    [
+        # retry and polling loops are not loops over data
+        "for _ in range(3):\n    try:\n        yield work()\n    except OSError:\n        break\n",
+        # a plain action on the item (the process exited already, the name is not a number)
+        "for p in items:\n    try:\n        p.terminate()\n    except OSError:\n        continue\n",
+        "for p in items:\n    try:\n        if p:\n            p.a()\n"
+        "        else:\n            p.b()\n    except OSError:\n        pass\n",
+        # `pass` where the loop goes on with the item: a fallback
+        "for p in items:\n    if p:\n        try:\n            p = int(p)\n"
+        "        except ValueError:\n            pass\n    yield p\n",
+        # a try that returns: the first candidate that works
+        "for p in items:\n    try:\n        return int(p)\n"
+        "    except ValueError:\n        continue\n",
+        # an optional import among other exceptions
+        "for p in items:\n    try:\n        m = imp(p)\n    except (ImportError, KeyError):\n"
+        "        continue\n    yield m\n",
+    ],
+)
+def test_loops_that_lose_no_record(loop: str) -> None:
+    body = "".join(f"    {line}\n" for line in loop.splitlines())
+    assert findings(f"def f(items, work, imp):\n{body}") == []

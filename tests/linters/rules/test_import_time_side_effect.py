@@ -28,81 +28,76 @@ def test_other_files_are_checked() -> None:
     ],
 )
 def test_guards_skip_their_body_but_not_their_else(guard: str) -> None:
-    source = (
-        f"import typing\nfrom typing import TYPE_CHECKING\n{guard}\n    main()\nelse:\n    run()\n"
-    )
+    head = "import typing\nfrom typing import TYPE_CHECKING\n"
+    source = f"{head}{guard}\n    print()\nelse:\n    print()\n"
     assert findings(source) == [(6, "MLG301")]
 
 
 @pytest.mark.parametrize(
-    "test", ["if __name__ != '__main__':", "if __name__ == '__main__' == x:", "if main():"]
+    "test", ["if __name__ != '__main__':", "if __name__ == '__main__' == x:", "if input():"]
 )
 def test_other_ifs_are_checked(test: str) -> None:
-    expected = [(1, "MLG301"), (2, "MLG301")] if "main()" in test else [(2, "MLG301")]
-    assert findings(f"{test}\n    run()\n") == expected
+    expected = [(1, "MLG301"), (2, "MLG301")] if "input()" in test else [(2, "MLG301")]
+    assert findings(f"{test}\n    print()\n") == expected
 
 
-def test_definitions_are_not_checked() -> None:
+def test_function_bodies_and_lambdas_are_not_checked_but_the_rest_of_a_definition_is() -> None:
     source = """\
         import functools
+        import pandas as pd
 
 
-        @functools.lru_cache(maxsize=load())
-        def f(x=load()):
-            return load()
+        @functools.lru_cache(maxsize=pd.read_csv("a"))
+        def f(x=pd.read_csv("b"), *, y=pd.read_csv("c")):
+            return pd.read_csv("d")
 
 
-        class Model(make_base()):
-            weights = load()
+        class Model(pd.read_csv("e"), metaclass=pd.read_csv("f")):
+            weights = pd.read_csv("g")
+
+            def predict(self):
+                return pd.read_csv("h")
 
 
         async def g():
-            await load()
+            await pd.read_csv("i")
 
 
-        key = lambda row: load(row)
+        key = lambda row: pd.read_csv(row)
         """
-    assert findings(source) == []
+    assert [line for line, _ in findings(source)] == [5, 6, 6, 10, 10, 11]
 
 
 def test_blocks_and_their_headers() -> None:
     source = """\
+        import os
+
         try:
             import numpy
         except ImportError:
             numpy = None
-            warn()
+            print()
         else:
             numpy.seterr(all="raise")
         finally:
-            done()
-        for name in NAMES:
-            register(name)
-        while next_item():
+            print()
+        for name in os.listdir("."):
+            print(name)
+        while input():
             pass
         with lock:
-            setup()
-        match fetch():
-            case {"x": x} if check(x):
-                use(x)
+            print()
+        match input():
+            case {"x": x} if input(x):
+                print(x)
             case _:
                 pass
         """
-    assert findings(source) == [
-        (5, "MLG301"),
-        (7, "MLG301"),
-        (9, "MLG301"),
-        (11, "MLG301"),
-        (12, "MLG301"),
-        (15, "MLG301"),
-        (16, "MLG301"),
-        (17, "MLG301"),
-        (18, "MLG301"),
-    ]
+    assert [line for line, _ in findings(source)] == [7, 9, 11, 12, 13, 14, 17, 18, 19, 20]
 
 
 def test_one_finding_per_statement_at_its_first_impure_call() -> None:
-    source = "CONFIG = dict(\n    a=read(),\n    b=read(),\n)\nx = (1, 2)\nPAIRS = sorted({})\n"
+    source = "CONFIG = dict(\n    a=input(),\n    b=input(),\n)\nx = (1, 2)\nPAIRS = sorted({})\n"
     assert findings(source) == [(2, "MLG301")]
 
 
@@ -126,15 +121,15 @@ def test_pure_call_options() -> None:
     source = "import logging\nimport mlflow\n\nlog = logging.getLogger()\nmlflow.autolog()\n"
     assert findings(source) == [(5, "MLG301")]
     assert findings(source, extend_pure_calls=("mlflow.*",)) == []
-    assert findings(source, pure_calls=()) == [(4, "MLG301"), (5, "MLG301")]
+    assert findings(source, pure_calls=()) == [(5, "MLG301")]
 
 
 def test_message_names_the_call_shortened() -> None:
-    source = "client.very_long_attribute_name.another_long_attribute.connect()\nx.y()\n"
+    source = "client.very_long_attribute_name.another_long_attribute.download()\nx.fit()\n"
     assert messages(source) == [
         "`client.very_long_attribute_name.anoth...(...)` runs at import; call it from a "
         "function or the `__main__` guard",
-        "`x.y(...)` runs at import; call it from a function or the `__main__` guard",
+        "`x.fit(...)` runs at import; call it from a function or the `__main__` guard",
     ]
 
 
@@ -152,8 +147,42 @@ def test_methods_of_literals_builtin_types_and_local_containers() -> None:
         EMPTY = dict.fromkeys(["a"])
         NAME = LABEL2ID.get("cat")
         COPY = np.copy(LABEL2ID)
-        SEEDED = random.get(0)
-        OPENED = open.get()
+        SEEDED = random.seed(0)
         STATE = LABEL2ID.pop("cat")
         """
-    assert findings(source) == [(12, "MLG301"), (13, "MLG301"), (14, "MLG301"), (15, "MLG301")]
+    assert findings(source) == [(13, "MLG301")]
+
+
+@pytest.mark.parametrize(
+    ("header", "path", "expected"),
+    [
+        ("# Generated by the protocol buffer compiler.  DO NOT EDIT!\n", "a.py", []),
+        ('"""@generated by a tool"""\n', "a.py", []),
+        ("", "service_pb2.py", []),
+        ("", "service_pb2_grpc.py", []),
+        ("", "service.py", [(5, "MLG301")]),
+        ("\n" * 5 + "# generated by hand, later\n", "a.py", [(11, "MLG301")]),
+    ],
+)
+def test_generated_modules_are_skipped(header: str, path: str, expected: object) -> None:
+    source = f"{header}import os\n\n\nX = 1\nprint(os.sep)\n"
+    assert findings(source, path) == expected
+
+
+def test_assignments_to_other_modules_state() -> None:
+    source = """\
+        import os
+        import sys
+
+        import torch
+
+        os.environ["A"] = "1"
+        sys.path += ["src"]
+        torch.backends.cudnn.benchmark = True
+        del os.environ["B"]
+        sys.modules["pkg.old_name"] = sys
+        os = None
+        local = {}
+        local["x"] = 1
+        """
+    assert findings(source) == [(6, "MLG301"), (7, "MLG301"), (8, "MLG301"), (9, "MLG301")]

@@ -48,17 +48,18 @@ def outer(items):
         over lines."""
         return 1
 
-    try:
-        value = pickle.loads(items)
-    except Exception:
-        pass
-    except KeyError:
-        pass
+    for item in items:
+        try:
+            value = pickle.loads(item)
+        except Exception:
+            pass
+        except KeyError:
+            pass
     return value, inner
 '''
 
 
-TREE_ONLY = {(13, "MLG401"), (14, "MLG202"), (16, "MLG203")}
+TREE_ONLY = {(14, "MLG401"), (15, "MLG202"), (17, "MLG203")}
 
 
 @pytest.mark.parametrize(
@@ -88,12 +89,13 @@ TRY = "def f(x):\n    try:\n        pass\n"
             (4, "MLG202"),
         ),
         (
-            "def f(x, log):\n    try:\n        pass\n    except ({e}):\n        pass\n",
-            (4, "MLG203"),
+            "def f(x, log):\n  for y in x:\n    try:\n        pass\n"
+            "    except ({e}):\n        pass\n",
+            (5, "MLG203"),
         ),
-        ("X = f({e})\n", (1, "MLG301")),
-        ("X = ({e})()\n", (1, "MLG301")),
-        ("if ({e}) == '__main__':\n    run()\n", (2, "MLG301")),
+        ("X = print({e})\n", (1, "MLG301")),
+        ("X = ({e}).fit()\n", (1, "MLG301")),
+        ("if ({e}) == '__main__':\n    print()\n", (2, "MLG301")),
     ],
 )
 def test_deeply_nested_expressions(template: str, expected: tuple[int, str]) -> None:

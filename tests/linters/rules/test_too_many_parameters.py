@@ -11,17 +11,34 @@ from rule_findings import findings, messages
 @pytest.mark.parametrize(
     ("signature", "expected"),
     [
-        ("def f(a, b, c, d, e, *args, **kwargs):", [(1, "MLG102")]),
-        ("def f(a, b, c, d, *args):", []),
+        ("def f(a, b, c, d, e, *args, **kwargs):", []),  # variadics do not count (PLR0913)
+        ("def f(a, b, c, d, e, g, *args, **kwargs):", [(1, "MLG102")]),
         ("def f(a, b, c, /, d, *, e, f):", [(1, "MLG102")]),
-        ("def f(self, a, b, c, d, e):", []),
+        ("def f(self, a, b, c, d, e):", [(1, "MLG102")]),  # not a method: `self` counts
         ("def f(a, self, b, c, d, e):", [(1, "MLG102")]),
-        ("def f(cls, /, a, b, c, d, e):", []),
+        ("def f(_, a, b, c, d, e):", []),
+        ("def f(_a, b, c, d, e, g):", [(1, "MLG102")]),  # only all-underscore names are skipped
         ("async def f(a, b, c, d, e, f=1):", [(1, "MLG102")]),
     ],
 )
 def test_what_counts(signature: str, expected: list[tuple[int, str]]) -> None:
     assert findings(f"{signature}\n    return 1\n") == expected
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        ("def f(self, a, b, c, d, e):", []),
+        ("def f(this, /, a, b, c, d, e):", []),
+        ("@classmethod\n    def f(klass, a, b, c, d, e):", []),
+        ("@staticmethod\n    def f(a, b, c, d, e, g):", [(4, "MLG102")]),
+        ("@staticmethod\n    def f(self, a, b, c, d, e):", [(4, "MLG102")]),
+        ("@typing.override\n    def f(self, a, b, c, d, e, g):", []),
+    ],
+)
+def test_the_implicit_first_parameter_by_decorator(method: str, expected: object) -> None:
+    source = f"import typing\nclass A:\n    {method}\n        return 1\n"
+    assert findings(source) == expected
 
 
 def test_lambdas_are_not_checked() -> None:

@@ -93,6 +93,7 @@ def test_messages_name_the_safe_alternative() -> None:
     assert messages(source) == [
         "`torch.load` can run code hidden in the data; pass `weights_only=True` (or store the "
         "weights with safetensors)",
-        "`pickle.load` can run code hidden in the data; store weights with safetensors and data "
-        "as JSON or Parquet",
+        "`pickle.load` can run code hidden in the data; load models with "
+        "`mlgate.models.load(path)` (it checks the file against an allowlist first), store "
+        "weights with safetensors and data as JSON or Parquet",
     ]

@@ -2,16 +2,20 @@
 
 ## What it does
 Reports a broad handler (as in MLG202: bare, `Exception`, `BaseException`, also in a tuple)
-whose only trace of the error is a log call at info level or above without the traceback, on
-that log call (the first one, when there are several).
+whose only trace of the error is a log call without the traceback, at any level, on that log
+call (the first one, when there are several). The error's message may be passed directly
+(`logger.warning("failed: %s", err)`) or through a local name (`msg = f"failed: {err}"` then
+`logger.warning(msg)`): both lose the traceback.
 
-A log call is a call of `debug`, `info`, `warning`, `warn`, `error`, `exception`, `critical`,
-`fatal` or `log` on a logger: the `logging` module, the result of `getLogger(...)` or
-`get_logger(...)`, a name whose last part (leading underscores dropped, case ignored) starts with
-`log` or ends with `logger` (`logger`, `log`, `self._logger`, `LOGGER`), or a name listed in
-`logger-objects`. It carries the traceback when it is `.exception(...)` or passes an
-`exc_info=` that is not a false literal. Debug calls (`debug`, `log(logging.DEBUG, ...)`) are not
-counted at all, since they are off in production.
+A log call is a call of `debug`, `info`, `warning`, `warn`, `warning_once`, `warn_once`,
+`info_once`, `error`, `exception`, `critical`, `fatal` or `log` on a logger: the `logging`
+module, the result of `getLogger(...)` or `get_logger(...)`, a name whose last part (leading
+underscores dropped, case ignored) starts with `log` or ends with `logger` (`logger`, `log`,
+`self._logger`, `LOGGER`), or a name listed in `logger-objects`; and lightning's
+`rank_zero_warn`/`rank_zero_info`/`rank_zero_debug`. It carries the traceback when it is
+`.exception(...)`, passes an `exc_info=` that is not a false literal, or is given the formatted
+traceback (`traceback.format_exc()`); at any level, since a team that wants the traceback of an
+expected failure only at DEBUG has made that choice.
 
 ## Why is this bad?
 `logger.error("failed: %s", err)` records that something failed and what the message was, but
@@ -62,7 +66,7 @@ class Publisher:
         try:
             self.target.push(model)
         except Exception:
-            self._log.debug("push details")
+            self.failures += 1
             self._log.warning(
                 "push failed", exc_info=False
             )

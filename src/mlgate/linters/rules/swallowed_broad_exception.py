@@ -4,25 +4,35 @@
 Reports a handler for every exception (bare `except:`, `except Exception:`,
 `except BaseException:`, also inside a tuple, also `except*`) whose body leaves no trace of the
 error, on the `except` line; and `with contextlib.suppress(Exception):` (or `BaseException`),
-on the `with` line.
+on the `with` line, unless the block starts with an import (an optional extra:
+`with suppress(Exception): from mlflow import gateway`).
 
 A broad handler leaves a trace, and is fine, when its body (not counting nested `def`, `class`
 and `lambda`):
 
-- re-raises: any `raise` statement outside a nested `try`;
-- logs with the traceback: `logger.exception(...)`, or any log call with an `exc_info=` that is
-  not a false literal (see MLG204 for what a logger is);
-- calls an error reporter listed in `error-reporters` (by default `sentry_sdk.capture_exception`,
-  `sentry_sdk.capture_message`, `warnings.warn` and the `traceback` printing and formatting
-  functions);
-- hands the exception on: returns or yields it, assigns it (also as text, e.g. `str(e)`), or
-  passes it to a call other than `print`, `sys.stdout.write`/`sys.stderr.write` or a log call.
-  `sys.exc_info()` and `sys.exception()` count as the exception. Only looking at it does not
-  hand it on: `isinstance(err, ...)`, `type(err)`, `str(err)` or `repr(err)` in a condition.
+- re-raises: any `raise` statement outside a nested `try`; `sys.exit(...)` counts as
+  `raise SystemExit(...)`, which it is;
+- logs with the traceback, at any level: `logger.exception(...)`, any log call with an
+  `exc_info=` that is not a false literal, or a log call given the formatted traceback
+  (`logger.debug(traceback.format_exc())`) (see MLG204 for what a logger is);
+- prints or formats the traceback (`traceback.print_exc()`, `traceback.format_exc()`), or calls
+  an error reporter listed in `error-reporters` (by default `sentry_sdk.capture_exception`,
+  `sentry_sdk.capture_message`);
+- reports the error to the user of a command-line tool: passes it to `click.echo`,
+  `click.secho`, `typer.echo`, `rich.print`, a rich console's `console.print(...)` or
+  `warnings.warn`;
+- hands the exception on: returns or yields it, stores it, or passes it to a call other than
+  `print`, `sys.stdout.write`/`sys.stderr.write` or a log call. `sys.exc_info()` and
+  `sys.exception()` count as the exception. Text made from it and kept in a local name
+  (`msg = f"failed: {err}"`) stands for it: returning or raising `msg` hands it on, logging
+  `msg` is a message-only log (MLG204), and nothing else is no trace. Only looking at it does not
+  hand it on: `isinstance(err, ...)`, `type(err)`, `str(err)` or `repr(err)` in a condition;
+- falls back: returns the result of another call (`return default_source(...)`), the value the
+  caller asked for computed another way.
 
-`print` is not logging, `logger.debug(...)` does not count (debug logs are off in production),
-and a comment does not excuse a broad handler: use `# noqa: MLG202` to accept one. A broad
-handler whose only trace is a log call without the traceback is reported as MLG204 instead.
+`print` is not a trace (it is neither logging nor a command-line tool's error output), and a
+comment does not excuse a broad handler: use `# noqa: MLG202` to accept one. A broad handler whose
+only trace is a log call without the traceback, at any level, is reported as MLG204 instead.
 
 ## Why is this bad?
 A handler that catches everything and says nothing turns every bug inside the `try` (a typo, a
@@ -70,11 +80,18 @@ NODE_TYPES: tuple[type[ast.AST], ...] = (ast.ExceptHandler, ast.With, ast.AsyncW
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Report a broad handler or `suppress` that leaves no trace."""
     yield from findings_for(CODE, node, ctx)
+    if isinstance(node, (ast.With, ast.AsyncWith)) and _optional_import(node):
+        return
     if isinstance(node, (ast.With, ast.AsyncWith)) and any(
         _suppresses_everything(item.context_expr, ctx) for item in node.items
     ):
         message = "`contextlib.suppress` of every exception swallows errors; name the exception"
         yield Finding(node.lineno, node.col_offset, message)
+
+
+def _optional_import(node: ast.With | ast.AsyncWith) -> bool:
+    """`with suppress(Exception): from pkg import extra`: an optional import."""
+    return isinstance(node.body[0], (ast.Import, ast.ImportFrom))
 
 
 def _suppresses_everything(expr: ast.expr, ctx: FileContext) -> bool:
@@ -156,7 +173,7 @@ def score(model, rows):
         return model.predict(rows)
     except (ValueError, BaseException) as err:
         print(f"scoring failed: {err}")
-        logging.debug("details", exc_info=True)
+        logging.captureWarnings(True)
     return None
 """,
         expected=((7, CODE),),

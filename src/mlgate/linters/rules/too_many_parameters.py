@@ -2,10 +2,19 @@
 
 ## What it does
 Reports a function or method (`def` or `async def`) with more than `max-parameters`
-parameters (default 5), on its `def` line. Every parameter counts: positional-only, ordinary
-and keyword-only ones, with or without defaults; `*args` and `**kwargs` count once each. A first
-positional parameter named `self` or `cls` is not counted. Stubs decorated with `@overload`
+parameters (default 5), on its `def` line. It counts as ruff's PLR0913 (pylint's R0913) does:
+positional-only, ordinary and keyword-only parameters, with or without defaults; `*args` and
+`**kwargs` do not count, nor does a parameter named only with underscores (`_`, `__`). A
+method's implicit first parameter is not counted, whatever its name: a function defined in a
+class body that is not a `@staticmethod` (its `self`, or its `cls` under `@classmethod`); a
+function outside a class counts all its parameters, even one named `self`. Methods decorated
+with `@override` (their signature is the base class's) and stubs decorated with `@overload`
 are exempt (the implementation is still checked). Lambdas are not checked.
+
+Where mlgate differs from ruff: ruff skips every parameter matching its dummy-variable pattern
+(by default also `_name`); mlgate skips only names made of underscores, since `_name`
+parameters are real inputs a caller must pass. ruff decides the implicit first parameter the
+same way (by decorator); pylint by name.
 
 ## Why is this bad?
 A function with many parameters is hard to call correctly and hard to test: every combination
@@ -47,24 +56,48 @@ from mlgate.linters.names import last_part
 CODE = "MLG102"
 NAME = "too-many-parameters"
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
-NODE_TYPES: tuple[type[ast.AST], ...] = _FUNCTIONS
+_OWNERS = (ast.Module, ast.ClassDef, *_FUNCTIONS)
+_EXEMPT = frozenset({"overload", "override"})
+NODE_TYPES: tuple[type[ast.AST], ...] = _OWNERS
 
 
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
-    """Report `node` when it takes more parameters than the limit."""
-    if not isinstance(node, _FUNCTIONS):
+    """Report the functions defined directly in `node`'s body that take too many parameters."""
+    if not isinstance(node, _OWNERS):
         return
-    count, limit = _count(node.args), ctx.options.max_parameters
-    if count > limit and not any(last_part(d) == "overload" for d in node.decorator_list):
-        message = f"function `{node.name}` takes {count} parameters (limit {limit})"
-        yield Finding(node.lineno, node.col_offset, message)
+    in_class, limit = isinstance(node, ast.ClassDef), ctx.options.max_parameters
+    for function in _defined_in(node.body):
+        count = _count(function, in_class)
+        if count > limit and not _exempt(function):
+            message = f"function `{function.name}` takes {count} parameters (limit {limit})"
+            yield Finding(function.lineno, function.col_offset, message)
 
 
-def _count(args: ast.arguments) -> int:
-    positional = [*args.posonlyargs, *args.args]
-    skip = 1 if positional and positional[0].arg in ("self", "cls") else 0
-    starred = (args.vararg is not None) + (args.kwarg is not None)
-    return len(positional) - skip + len(args.kwonlyargs) + starred
+def _defined_in(body: list[ast.stmt]) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    """The functions defined in `body`, inside `if`/`try`/`with`/loops too, not in nested defs."""
+    todo = list(body)
+    while todo:
+        stmt = todo.pop()
+        if isinstance(stmt, _FUNCTIONS):
+            yield stmt
+        elif not isinstance(stmt, ast.ClassDef):
+            todo.extend(
+                child for child in ast.iter_child_nodes(stmt) if isinstance(child, ast.stmt)
+            )
+            todo.extend(s for h in getattr(stmt, "handlers", ()) for s in h.body)
+            todo.extend(s for c in getattr(stmt, "cases", ()) for s in c.body)
+
+
+def _exempt(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(last_part(d) in _EXEMPT for d in function.decorator_list)
+
+
+def _count(function: ast.FunctionDef | ast.AsyncFunctionDef, in_class: bool) -> int:
+    args = function.args
+    named = [*args.posonlyargs, *args.args]
+    implicit = in_class and not any(last_part(d) == "staticmethod" for d in function.decorator_list)
+    named = named[1:] if implicit else named
+    return sum(1 for arg in [*named, *args.kwonlyargs] if arg.arg.strip("_"))
 
 
 VALID: tuple[Example, ...] = (
@@ -78,6 +111,28 @@ class Trainer:
     @classmethod
     def create(cls, model, data, epochs, batch_size, learning_rate):
         return cls()
+
+    def tune(this, model, data, epochs, batch_size, learning_rate):
+        return model
+"""
+    ),
+    Example(  # variadics, `_` placeholders and overriding methods are not counted
+        """\
+from typing import override
+
+
+def train(model, data, epochs, batch_size, learning_rate, *args, **kwargs):
+    return model
+
+
+def callback(_, __, trainer, module, outputs, batch):
+    return trainer
+
+
+class Loop(Base):
+    @override
+    def step(self, model, data, epochs, batch_size, learning_rate, seed):
+        return model
 """
     ),
     Example(
@@ -93,7 +148,7 @@ INVALID: tuple[Example, ...] = (
     Example(
         """\
 class Trainer:
-    def fit(self, model, data, /, epochs, *args, seed=0, **kwargs):
+    def fit(self, model, data, /, epochs, *args, seed=0, lr=0.1, decay=0.0, **kwargs):
         return model
 """,
         expected=((2, CODE),),
@@ -102,5 +157,24 @@ class Trainer:
         "async def fetch(url, timeout, *, retries, backoff):\n    return url\n",
         expected=((1, CODE),),
         options=(("max-parameters", 3),),
+    ),
+    Example(  # the implicit parameter is decided by decorator, not by name
+        """\
+class Trainer:
+    @staticmethod
+    def fit(self, model, data, epochs, batch_size, learning_rate):
+        return model
+
+    if True:
+        def tune(this, model, data, epochs, batch_size, learning_rate, seed):
+            return model
+
+
+def helper(self, model, data, epochs, batch_size, learning_rate):
+    def inner(self, a, b, c, d, e):
+        return a
+    return inner
+""",
+        expected=((3, CODE), (7, CODE), (11, CODE), (12, CODE)),
     ),
 )
