@@ -63,6 +63,7 @@ class Verdict(NamedTuple):
     line: int
     col: int
     message: str
+    fixable: bool = False  # MLG204 on `.error(...)`/`.warning(...)`: `.exception(...)` fixes it
 
 
 class _Where(NamedTuple):
@@ -71,6 +72,9 @@ class _Where(NamedTuple):
     in_try: bool = False  # inside a nested try: a raise here may be caught there
     sink: bool = False  # a use of the exception here hands it on
     muted: bool = False  # inside a print or log call: the exception is only shown
+
+
+_FIXABLE_LOGS = ("error", "warning")
 
 
 def is_broad(expr: ast.expr | None) -> bool:
@@ -96,7 +100,7 @@ def findings_for(code: str, node: ast.AST, ctx: FileContext) -> Iterator[Finding
     if isinstance(node, ast.ExceptHandler):
         found = verdict(node, ctx)
         if found is not None and found.code == code:
-            yield Finding(found.line, found.col, found.message)
+            yield Finding(found.line, found.col, found.message, found.fixable)
 
 
 def _clause(handler: ast.ExceptHandler, lines: tuple[str, ...]) -> str:
@@ -135,7 +139,8 @@ def _log_verdict(
         first = max(logs, key=log_level) if traced else logs[0]
         call = source_text(first.func)
         message = f"`{call}(...)` in `{clause}` drops the traceback; use `.exception(...)`"
-        return Verdict("MLG204", first.lineno, first.col_offset, message)
+        fixable = isinstance(first.func, ast.Attribute) and first.func.attr in _FIXABLE_LOGS
+        return Verdict("MLG204", first.lineno, first.col_offset, message, fixable)
     message = f"`{clause}` swallows the error; re-raise it, log it with the traceback or handle it"
     return Verdict("MLG202", handler.lineno, handler.col_offset, message)
 

@@ -54,6 +54,9 @@ from mlgate.linters.base import Example, FileContext, Finding
 
 CODE = "MLG302"
 NAME = "global-statement"
+CATEGORY = "maintainability"
+FIX = None
+OPTIONS = ()
 NODE_TYPES: tuple[type[ast.AST], ...] = (ast.Global,)
 
 _CACHE_KEY = "global_statement.scopes"

@@ -49,7 +49,9 @@ or, when dropping is right, say why:
 ```
 
 ## Options
-None.
+What counts as a trace is shared with MLG202 and MLG204:
+- `logger-objects` (list of qualified names): objects that are loggers, beyond the heuristic.
+- `error-reporters` (list of qualified names): calls that report an error.
 """
 
 from __future__ import annotations
@@ -60,9 +62,13 @@ from collections.abc import Iterator
 from mlgate.linters.base import Example, FileContext, Finding
 from mlgate.linters.handlers import findings_for
 from mlgate.linters.names import last_part, qualified_name
+from mlgate.linters.traces import ERROR_REPORTERS, LOGGER_OBJECTS
 
 CODE = "MLG203"
 NAME = "silently-dropped-exception"
+CATEGORY = "maintainability"
+FIX = None
+OPTIONS = (LOGGER_OBJECTS, ERROR_REPORTERS)
 NODE_TYPES: tuple[type[ast.AST], ...] = (ast.For, ast.AsyncFor)
 _OPAQUE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.AsyncFor, ast.While)
 _TRIES: tuple[type[ast.AST], ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))

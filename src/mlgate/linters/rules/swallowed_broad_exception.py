@@ -71,9 +71,13 @@ from collections.abc import Iterator
 from mlgate.linters.base import Example, FileContext, Finding
 from mlgate.linters.handlers import findings_for, is_broad
 from mlgate.linters.names import call_name, last_part
+from mlgate.linters.traces import ERROR_REPORTERS, LOGGER_OBJECTS
 
 CODE = "MLG202"
 NAME = "swallowed-broad-exception"
+CATEGORY = "maintainability"
+FIX = None
+OPTIONS = (LOGGER_OBJECTS, ERROR_REPORTERS)
 NODE_TYPES: tuple[type[ast.AST], ...] = (ast.ExceptHandler, ast.With, ast.AsyncWith)
 
 
