@@ -295,3 +295,37 @@ def test_end_of_work_signals_are_not_dropped_work(
 def test_loops_that_lose_no_record(loop: str) -> None:
     body = "".join(f"    {line}\n" for line in loop.splitlines())
     assert findings(f"def f(items, work, imp):\n{body}") == []
+
+
+def test_a_flag_counts_as_checked_only_by_code_that_runs_after_the_try() -> None:
+    source = """\
+def outer(command, read):
+    match command:
+        case "size":
+            try:
+                size = read()
+            except Exception:
+                size = None
+    if size is None:
+        return 0
+
+    def later():
+        try:
+            value = read()
+        except Exception:
+            value = -1
+
+        def unrelated(value):
+            return value == -1
+
+        return unrelated
+
+    try:
+        total = read()
+    except BaseException:
+        total = 0
+    else:
+        checked = total == 0
+    return size, later, checked
+"""
+    assert findings(source) == [(1, "MLG101"), (14, "MLG202"), (24, "MLG202")]
