@@ -18,6 +18,7 @@ handler only where it skips an item of a `for` loop (see its page).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from typing import NamedTuple, cast
 
@@ -177,7 +178,7 @@ def _sets_a_checked_flag(handler: ast.ExceptHandler, ctx: FileContext) -> bool:
     flags = _flags(handler)
     if not flags:
         return False
-    after = _after_try(ctx).get(id(handler), [])
+    after = _after_try(ctx).get(id(handler), (handler, []))[1]
     tests = (node for stmt in after for node in ast.walk(stmt) if isinstance(node, ast.Compare))
     return any(_tests_flag(test, flags) for test in tests)
 
@@ -200,10 +201,10 @@ def _tests_flag(test: ast.Compare, flags: set[str]) -> bool:
     return named and any(isinstance(operand, ast.Constant) for operand in operands)
 
 
-def _after_try(ctx: FileContext) -> dict[int, list[ast.stmt]]:
-    """Each handler's id -> the statements that run after its `try` (in its block, then after
-    each enclosing statement, up to the enclosing function), computed once per file."""
-    found = cast("dict[int, list[ast.stmt]] | None", ctx.cache.get(_AFTER_KEY))
+def _after_try(ctx: FileContext) -> dict[int, tuple[ast.AST, list[ast.stmt]]]:
+    """Each handler's id -> its `try` and the statements that run after it (in its block, then
+    after each enclosing statement, up to the enclosing function), computed once per file."""
+    found = cast("dict[int, tuple[ast.AST, list[ast.stmt]]] | None", ctx.cache.get(_AFTER_KEY))
     if found is None:
         found = {}
         todo: list[tuple[list[ast.stmt], list[ast.stmt]]] = [(ctx.tree.body, [])]
@@ -211,7 +212,8 @@ def _after_try(ctx: FileContext) -> dict[int, list[ast.stmt]]:
             block, outer = todo.pop()
             for index, stmt in enumerate(block):
                 rest = [*block[index + 1 :], *outer]
-                found.update((id(handler), rest) for handler in getattr(stmt, "handlers", ()))
+                handlers = getattr(stmt, "handlers", ())
+                found.update((id(handler), (stmt, rest)) for handler in handlers)
                 nested = [] if isinstance(stmt, _DEFINITIONS) else rest
                 todo.extend((inner, nested) for inner in _blocks(stmt))
         ctx.cache[_AFTER_KEY] = found
@@ -338,6 +340,17 @@ def _has_reason(handler: ast.ExceptHandler, lines: tuple[str, ...]) -> bool:
     return False
 
 
+def _try_comment_names_it(handler: ast.ExceptHandler, ctx: FileContext) -> bool:
+    """Whether a comment in the `try` body names the exception the handler catches
+    (`# a concurrent insert of the same row is the only IntegrityError here`): the reason."""
+    kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    names = {last_part(kind) for kind in kinds if kind is not None} - {None}
+    statement = _after_try(ctx).get(id(handler), (handler, []))[0]
+    lines = ctx.lines[statement.lineno - 1 : handler.lineno - 1]  # type: ignore[attr-defined]
+    comments = " ".join(text.partition("#")[2] for text in lines if "#" in text)
+    return any(re.search(rf"\b{re.escape(name)}\b", comments) for name in names if name)
+
+
 def _signals_only(kind: ast.expr | None, ctx: FileContext) -> bool:
     """Whether the handler catches only exceptions that signal the end of the work."""
     kinds = kind.elts if isinstance(kind, ast.Tuple) else [kind]
@@ -346,6 +359,8 @@ def _signals_only(kind: ast.expr | None, ctx: FileContext) -> bool:
 
 def _narrow(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
     if not all(_drops_work(stmt) for stmt in handler.body) or _has_reason(handler, ctx.lines):
+        return None
+    if _try_comment_names_it(handler, ctx):
         return None
     if _signals_only(handler.type, ctx):
         return None

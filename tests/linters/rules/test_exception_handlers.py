@@ -329,3 +329,24 @@ def outer(command, read):
     return size, later, checked
 """
     assert findings(source) == [(1, "MLG101"), (14, "MLG202"), (24, "MLG202")]
+
+
+def test_a_try_comment_must_name_the_exception_and_a_search_must_return_a_value() -> None:
+    source = """\
+def load(rows, parse, ValueErrors):
+    for row in rows:
+        try:
+            # parse the row (ValueErrors is a name, not the class caught)
+            item = parse(row)
+        except ValueError:
+            continue
+        rows.append(item)
+        return None
+    for row in rows:
+        try:
+            item = parse(row)
+        except (KeyError, TypeError):
+            continue
+        rows.append(item)
+"""
+    assert findings(source) == [(6, "MLG203"), (13, "MLG203")]
