@@ -54,3 +54,10 @@ def test_a_lambda_default_or_decorator_binds_in_the_enclosing_scope() -> None:
     assert messages(source) == [
         "`global A, B` hides module state in the function; pass it in and return it"
     ]
+
+
+def test_a_global_sharing_a_line_with_other_statements() -> None:
+    source = "A = 0\n\ndef f(): x = 1; global A; A = x\n\nclass C: global B; B = 1\n"
+    assert messages(source) == [
+        "`global A` hides module state in the function; pass it in and return it"
+    ]

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
-from typing import NamedTuple, cast
+from typing import cast
 
 from mlgate.linters.base import Example, FileContext, Finding
 
@@ -65,18 +65,13 @@ _SCOPES = (*_FUNCTIONS, ast.ClassDef, ast.Lambda)
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
-class _Owner(NamedTuple):
-    """The scope a `global` statement is in: whether it is in a function, what it binds."""
-
-    in_function: bool
-    bound: frozenset[str]
-
-
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Report a `global` statement unless it sits outside every function."""
-    owner = _owners(ctx).get(id(node)) if isinstance(node, ast.Global) else None
-    if isinstance(node, ast.Global) and owner is not None and owner.in_function:
-        yield Finding(node.lineno, node.col_offset, _message(node.names, owner.bound))
+    if not isinstance(node, ast.Global):
+        return
+    scope, in_function = _owner(node, ctx.tree)
+    if in_function:
+        yield Finding(node.lineno, node.col_offset, _message(node.names, _bound(scope, ctx)))
 
 
 def _message(names: list[str], bound: frozenset[str]) -> str:
@@ -90,38 +85,44 @@ def _message(names: list[str], bound: frozenset[str]) -> str:
     return message
 
 
-def _owners(ctx: FileContext) -> dict[int, _Owner]:
-    """Each `global` statement's scope, by the statement's id (computed once per file)."""
-    if _CACHE_KEY not in ctx.cache:
-        found: dict[int, _Owner] = {}
-        scopes: list[tuple[ast.AST, bool]] = [(ctx.tree, False)]
-        for scope, in_function in scopes:
-            statements, bound = _scan(scope, in_function, scopes)
-            owner = _Owner(in_function, frozenset(bound))
-            found.update((id(statement), owner) for statement in statements)
-        ctx.cache[_CACHE_KEY] = found
-    return cast("dict[int, _Owner]", ctx.cache[_CACHE_KEY])
-
-
-def _scan(
-    scope: ast.AST, in_function: bool, scopes: list[tuple[ast.AST, bool]]
-) -> tuple[list[ast.Global], set[str]]:
-    """The `global` statements of `scope` and the names it binds; nested scopes are queued."""
-    statements: list[ast.Global] = []
-    bound: set[str] = set()
-    todo = list(ast.iter_child_nodes(scope))
-    while todo:
-        node = todo.pop()
+def _owner(statement: ast.Global, tree: ast.Module) -> tuple[ast.AST, bool]:
+    """The innermost scope holding `statement`, and whether a function encloses it, found by
+    descending through the nodes whose source spans hold it (only its path is visited)."""
+    scope: ast.AST = tree
+    node: ast.AST = tree
+    in_function = False
+    while node is not statement:
+        node = next(child for child in ast.iter_child_nodes(node) if _holds(child, statement))
         if isinstance(node, _SCOPES):
-            scopes.append((node, in_function or isinstance(node, (*_FUNCTIONS, ast.Lambda))))
-            todo.extend(_outer_parts(node))
-            bound.update([node.name] if not isinstance(node, ast.Lambda) else [])
-        elif isinstance(node, ast.Global):
-            statements.append(node)
-        else:
-            bound.update(_binds(node))
-            todo.extend(_comprehension_parts(node))
-    return statements, bound
+            scope, in_function = node, in_function or not isinstance(node, ast.ClassDef)
+    return scope, in_function
+
+
+def _holds(node: ast.AST, statement: ast.Global) -> bool:
+    """Whether `node`'s source span (line and column) holds the statement's start."""
+    if not hasattr(node, "end_lineno") or node.end_lineno is None:
+        return False
+    start = (node.lineno, node.col_offset)  # type: ignore[attr-defined]
+    end = (node.end_lineno, node.end_col_offset)  # type: ignore[attr-defined]
+    return start <= (statement.lineno, statement.col_offset) < end
+
+
+def _bound(scope: ast.AST, ctx: FileContext) -> frozenset[str]:
+    """The names `scope` binds itself (not in nested scopes), computed once per scope."""
+    table = cast("dict[int, frozenset[str]]", ctx.cache.setdefault(_CACHE_KEY, {}))
+    if id(scope) not in table:
+        bound: set[str] = set()
+        todo = list(ast.iter_child_nodes(scope))
+        while todo:
+            node = todo.pop()
+            if isinstance(node, _SCOPES):
+                todo.extend(_outer_parts(node))
+                bound.update([node.name] if not isinstance(node, ast.Lambda) else [])
+            else:
+                bound.update(_binds(node))
+                todo.extend(_comprehension_parts(node))
+        table[id(scope)] = frozenset(bound)
+    return table[id(scope)]
 
 
 def _outer_parts(node: ast.AST) -> list[ast.AST]:
