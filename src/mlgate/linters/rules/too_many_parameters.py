@@ -87,9 +87,8 @@ def _defined_in(body: list[ast.stmt]) -> Iterator[ast.FunctionDef | ast.AsyncFun
         if isinstance(stmt, _FUNCTIONS):
             yield stmt
         elif not isinstance(stmt, ast.ClassDef):
-            todo.extend(
-                child for child in ast.iter_child_nodes(stmt) if isinstance(child, ast.stmt)
-            )
+            for block in ("body", "orelse", "finalbody"):  # where statements hold statements
+                todo.extend(getattr(stmt, block, ()))
             todo.extend(s for h in getattr(stmt, "handlers", ()) for s in h.body)
             todo.extend(s for c in getattr(stmt, "cases", ()) for s in c.body)
 
