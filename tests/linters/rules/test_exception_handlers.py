@@ -350,3 +350,17 @@ def load(rows, parse, ValueErrors):
         rows.append(item)
 """
     assert findings(source) == [(6, "MLG203"), (13, "MLG203")]
+
+
+def test_only_local_names_set_to_constants_are_flags() -> None:
+    source = """\
+def probe(self, read):
+    try:
+        self.size = read()
+    except Exception:
+        self.size = None
+    if self.size is None:
+        return 0
+    return self.size
+"""
+    assert findings(source) == [(4, "MLG202")]
