@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 from mlgate import __version__
 from mlgate.commands import COMMANDS, load
 from mlgate.errors import MlgateError
+
+#: The exit status of a bug in mlgate (the same as a usage error: never 1, "findings" or "refused").
+INTERNAL_ERROR = 2
+_PACKAGE = Path(__file__).resolve().parent
 
 
 class _Parser(argparse.ArgumentParser):
@@ -62,4 +68,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("mlgate: interrupted", file=sys.stderr)
         return 130
+    except Exception as err:  # noqa: BLE001, MLG202 - a bug in mlgate: one line, exit 2
+        print(f"mlgate: internal error: {_describe(err)}; please report it", file=sys.stderr)
+        return INTERNAL_ERROR
     return code
+
+
+def _describe(err: Exception) -> str:
+    """The exception and the innermost line of mlgate's own code it passed through."""
+    frames = traceback.extract_tb(err.__traceback__)
+    ours = [frame for frame in frames if _PACKAGE in Path(frame.filename).resolve().parents]
+    where = (ours or frames)[-1]
+    place = Path(where.filename).resolve()
+    shown = place.relative_to(_PACKAGE.parent) if ours else place
+    return f"{type(err).__name__}: {err} (at {shown}:{where.lineno})"

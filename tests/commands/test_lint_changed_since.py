@@ -106,7 +106,7 @@ def test_shallow_clone_without_the_base(
 def test_only_changed_files_under_the_paths_and_not_excluded(
     feature: GitRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    glob = "def f():\n    global A\n"
+    glob = "def f():\n    global A\n    A = 1\n"
     feature.write("pyproject.toml", '[tool.mlgate]\nextend-exclude = ["pkg/vendored/"]\n')
     for name in ("pkg/vendored/v.py", "other/o.py", "pkg/n.py"):
         feature.write(name, glob)

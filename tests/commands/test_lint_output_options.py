@@ -122,8 +122,8 @@ def test_verbose_says_where_the_settings_came_from_and_how_long_it_took(tmp_path
     assert done.stdout == "All checks passed (1 file checked).\n"
     first, second = done.stderr.splitlines()
     assert first == (
-        f"mlgate: settings from {tmp_path / 'pyproject.toml'}; rules enabled: MLG101, MLG102, "
-        "MLG301, MLG302, MLG303, MLG401"
+        f"mlgate: settings from {tmp_path / 'pyproject.toml'}; rules enabled: MLG000, MLG101, "
+        "MLG102, MLG301, MLG302, MLG303, MLG401"
     )
     assert re.fullmatch(r"mlgate: 1 file\(s\) checked in \d+\.\d\ds, 1 job\(s\), cache off", second)
 

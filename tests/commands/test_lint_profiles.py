@@ -59,17 +59,17 @@ def test_show_profile(project: Path, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["lint", "--show-profile", "src/app/legacy.py"]) == 0
     assert capsys.readouterr().out == (
         "src/app/legacy.py: profile 'production', kind production (paths: src/**)\n"
-        "rules (per-file-ignores: MLG101): MLG102, MLG201, MLG202, MLG203, MLG204, MLG301, "
-        "MLG302, MLG303, MLG401\n"
+        "rules (per-file-ignores: MLG101): MLG000, MLG102, MLG201, MLG202, MLG203, MLG204, "
+        "MLG301, MLG302, MLG303, MLG401\n"
         "options:\n"
-        "  max-function-lines = 3\n"
         "  experiment-paths = ('experiments/**', 'notebooks/**')\n"
+        "  max-function-lines = 3\n"
     )
     assert main(["lint", "--show-profile", "tools/script.py"]) == 0
     assert capsys.readouterr().out == (
         "tools/script.py: no profile: the [tool.mlgate] settings\n"
-        "rules: MLG101, MLG102, MLG201, MLG202, MLG203, MLG204, MLG301, MLG302, MLG303, "
-        "MLG401\n"
+        "rules: MLG000, MLG101, MLG102, MLG201, MLG202, MLG203, MLG204, MLG301, MLG302, "
+        "MLG303, MLG401\n"
     )
 
 

@@ -132,6 +132,31 @@ def test_an_empty_repository_says_to_commit_first(
     )
 
 
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (("--output", "report\0.txt", "a.py"), "ValueError: embedded null byte"),
+        (("--config", "bad.toml", "a.py"), "UnicodeDecodeError: 'utf-8' codec"),
+    ],
+)
+def test_an_internal_error_is_one_line_and_never_the_findings_status(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    argv: tuple[str, ...],
+    error: str,
+) -> None:
+    write(tmp_path, {"a.py": BAD})
+    (tmp_path / "bad.toml").write_bytes(b"[tool.mlgate]\nselect = ['\xff']\n")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = lint(capsys, *argv)
+    assert (code, out) == (2, "")
+    assert err.startswith(f"mlgate: internal error: {error}")
+    assert " (at mlgate/" in err
+    assert err.endswith("); please report it\n")
+    assert err.count("\n") == 1
+
+
 def test_package_build_help_names_the_real_default_output_folder(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

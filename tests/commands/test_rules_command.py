@@ -15,7 +15,7 @@ def test_rules_lists_every_code(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules"]) == 0
     lines = capsys.readouterr().out.splitlines()
     codes = [line.split()[0] for line in lines if line.startswith("MLG")]
-    assert codes == ["MLG000", *sorted(RULES)]
+    assert codes == sorted(RULES)
     assert lines[0].startswith("MLG000  unparsable-file")
 
 

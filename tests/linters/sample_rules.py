@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import Any
 
-from mlgate.linters.base import Example, FileContext, Finding, Rule
+from mlgate.linters.base import Example, FileContext, Finding, Fix, Option, Rule
+from mlgate.linters.rules import unparsable_file
+from mlgate.linters.rules.function_too_long import MAX_LINES
 
 
 class CallRule:
@@ -17,6 +20,9 @@ class CallRule:
 
     CODE = "MLG901"
     NAME = "call-to-boom"
+    CATEGORY = "maintainability"
+    OPTIONS: tuple[Option[Any], ...] = ()
+    FIX: Fix | None = None
     NODE_TYPES: tuple[type[ast.AST], ...] = (ast.Call,)
     VALID: tuple[Example, ...] = (Example("fine()\n"),)
     INVALID: tuple[Example, ...] = (Example("boom()\n", ((1, "MLG901"),)),)
@@ -41,6 +47,9 @@ class LongFunctionRule:
 
     CODE = "MLG902"
     NAME = "long-function"
+    CATEGORY = "maintainability"
+    OPTIONS: tuple[Option[Any], ...] = (MAX_LINES,)
+    FIX: Fix | None = None
     NODE_TYPES: tuple[type[ast.AST], ...] = (ast.FunctionDef, ast.AsyncFunctionDef)
     VALID: tuple[Example, ...] = ()
     INVALID: tuple[Example, ...] = ()
@@ -48,7 +57,7 @@ class LongFunctionRule:
     def check(self, node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
         """One finding per function longer than the option allows."""
         assert isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
-        limit = ctx.options.max_function_lines
+        limit = MAX_LINES.of(ctx.options)
         if len(node.body) > limit:
             yield Finding(node.lineno, node.col_offset, f"{len(node.body)} statements > {limit}")
 
@@ -58,6 +67,9 @@ class GlobalRule:
 
     CODE = "MLG903"
     NAME = "global-seen"
+    CATEGORY = "maintainability"
+    OPTIONS: tuple[Option[Any], ...] = ()
+    FIX: Fix | None = None
     NODE_TYPES: tuple[type[ast.AST], ...] = (ast.Global,)
     VALID: tuple[Example, ...] = ()
     INVALID: tuple[Example, ...] = ()
@@ -68,6 +80,7 @@ class GlobalRule:
 
 
 SAMPLE_RULES: dict[str, Rule] = {
+    "MLG000": unparsable_file,  # the engine reports it whatever rules run
     "MLG901": CallRule(),
     "MLG902": LongFunctionRule(),
     "MLG903": GlobalRule(),

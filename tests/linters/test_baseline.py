@@ -100,6 +100,13 @@ def test_corrupt_baseline_is_a_config_error(tmp_path: Path, text: str, why: str)
         read_baseline(path)
 
 
+def test_a_baseline_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "b.json"
+    path.write_bytes(b'{"version": 1, "findings": ["\xff"]}')
+    with pytest.raises(ConfigError, match=r"not an mlgate baseline.*can't decode byte 0xff"):
+        read_baseline(path)
+
+
 def test_unreadable_baseline_is_a_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read baseline"):
         read_baseline(tmp_path)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import get_type_hints
 
 import pytest
 from flake8.main.application import Application
 from flake8.options.manager import OptionManager
 
-from mlgate.linters.base import Options
 from mlgate.linters.flake8_plugin import _DECLARATIONS, Plugin
+from mlgate.linters.registry import OPTIONS, build_options
 from workspace import write
 
 
@@ -32,8 +30,12 @@ def test_options_arrive_through_flake8(here: Path) -> None:
     )
     assert app.exit_code() == 0
     assert Plugin.plan is not None
-    assert Plugin.plan.base.config.options == Options(
-        max_function_lines=7, logger_objects=("app.log", "audit"), torch_min_version="2.6"
+    assert Plugin.plan.base.config.options == build_options(
+        {
+            "max-function-lines": 7,
+            "logger-objects": ("app.log", "audit"),
+            "torch-min-version": "2.6",
+        }
     )
 
 
@@ -183,8 +185,7 @@ def test_a_bad_team_setting_stops_flake8_with_one_line(here: Path) -> None:
 
 def test_every_option_type_has_a_flake8_declaration_bool_included() -> None:
     manager = OptionManager(version="1", plugin_versions="", parents=[], formatter_names=[])
-    hints = get_type_hints(Options)
-    assert {hints[f.name] for f in dataclasses.fields(Options)} <= set(_DECLARATIONS)
+    assert {type(option.default) for option in OPTIONS.values()} <= set(_DECLARATIONS)
     manager.add_option("--mlgate-flag", default=None, parse_from_config=True, **_DECLARATIONS[bool])
     given, absent = manager.parse_args(["--mlgate-flag"]), manager.parse_args([])
     assert (given.mlgate_flag, absent.mlgate_flag) == (True, None)

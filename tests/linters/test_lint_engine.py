@@ -6,13 +6,24 @@ import ast
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sample_rules import SAMPLE_RULES
 
-from mlgate.linters.base import Example, FileContext, Finding, Options, Rule, Violation
+from mlgate.linters.base import (
+    Example,
+    FileContext,
+    Finding,
+    Fix,
+    Option,
+    Options,
+    Rule,
+    Violation,
+)
 from mlgate.linters.config import LintConfig
 from mlgate.linters.engine import apply_noqa, check_source, check_tree, split_lines
+from mlgate.linters.registry import build_options
 from mlgate.linters.run import lint_paths
 from workspace import write
 
@@ -33,7 +44,7 @@ def messages(root: Path, files: dict[str, str | bytes]) -> list[Violation]:
 
 def test_rules_get_their_node_types(here: Path) -> None:
     source = "boom()\n\ndef f():\n    global x\n    return [boom(y) for y in x]\n"
-    assert lint(here, {"a.py": source}, options=Options(max_function_lines=1)) == [
+    assert lint(here, {"a.py": source}, options=build_options({"max-function-lines": 1})) == [
         ("a.py", 1, 0, "MLG901"),
         ("a.py", 3, 0, "MLG902"),
         ("a.py", 4, 4, "MLG903"),
@@ -152,7 +163,7 @@ def test_noqa_for_a_function_finding_sits_on_the_def_line(here: Path) -> None:
         "    x = 1  # noqa\n"
         "    return x\n"
     )
-    found = lint(here, {"a.py": source}, options=Options(max_function_lines=1))
+    found = lint(here, {"a.py": source}, options=build_options({"max-function-lines": 1}))
     assert found == [("a.py", 5, 0, "MLG902")]
 
 
@@ -260,6 +271,9 @@ class _CrashingRule:
 
     CODE = "MLG909"
     NAME = "crashes"
+    CATEGORY = "maintainability"
+    OPTIONS: tuple[Option[Any], ...] = ()
+    FIX: Fix | None = None
     NODE_TYPES: tuple[type[ast.AST], ...] = (ast.Module,)
     VALID: tuple[Example, ...] = ()
     INVALID: tuple[Example, ...] = ()

@@ -4,7 +4,6 @@ compare them with the baseline, keep those on changed lines, and apply the safe 
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import os
 import tokenize
@@ -18,7 +17,7 @@ from pathspec import GitIgnoreSpec
 from mlgate.linters.anchors import Anchor
 from mlgate.linters.atomic import write_atomic
 from mlgate.linters.autofix import Fixed, Fixer, may_fix
-from mlgate.linters.base import Options, Rule, Violation
+from mlgate.linters.base import Rule, Violation
 from mlgate.linters.baseline import (
     BASELINE_FILE,
     Baseline,
@@ -204,11 +203,7 @@ def describe_profile(config: LintConfig, path: str, rules: Mapping[str, Rule]) -
     if profile is not None:
         kind = f", kind {profile.kind}" if profile.kind else ""
         where = f"profile {profile.name!r}{kind} (paths: {', '.join(profile.paths)})"
-    changed = [
-        f"  {field.name.replace('_', '-')} = {getattr(scope.config.options, field.name)!r}"
-        for field in dataclasses.fields(Options)
-        if getattr(scope.config.options, field.name) != field.default
-    ]
+    changed = [f"  {name} = {value!r}" for name, value in scope.config.options.values]
     ignores = f" (per-file-ignores: {', '.join(ignored)})" if ignored else ""
     lines = [f"{path}: {where}", f"rules{ignores}: {', '.join(codes) or 'none'}"]
     return "\n".join([*lines, *(["options:", *changed] if changed else [])]) + "\n"

@@ -8,29 +8,14 @@ from typing import NamedTuple, Protocol
 from mlgate.errors import UsageError
 from mlgate.linters.base import Violation
 
-#: Codes with a safe fix for some of their findings (see `mlgate.linters.fix`).
-FIXABLE = frozenset({"MLG201", "MLG204", "MLG401"})
-
-
-_FIXABLE_LOGS = (".error", ".warning")
-_FIXABLE_LOADS = ("`yaml.load`", "`torch.load`")
-_CUT = "..."  # how `names.source_text` ends an expression it shortened
-
 
 def may_fix(violation: Violation) -> bool:
-    """Whether a fix may apply, judged from the finding alone (no parsing).
+    """Whether a fix may apply: the rule marked the finding `fixable` when it found it.
 
     Only files with such findings are parsed with libcst, so `--fix` on a tree with nothing to
-    fix costs no more than a lint. The calls are read from the rules' messages, which quote
-    them: MLG204 ``"`logger.error(...)` in ..."`` (the logger may hold spaces, or be cut short
-    to `...`, when nothing can be told), MLG401 ``"`torch.load` can ..."``.
+    fix costs no more than a lint.
     """
-    if violation.code == "MLG201":
-        return True
-    if violation.code == "MLG204":
-        call = violation.message[1:].split("(...)`", 1)[0]
-        return call.endswith((*_FIXABLE_LOGS, _CUT))
-    return violation.code == "MLG401" and violation.message.startswith(_FIXABLE_LOADS)
+    return violation.fixable
 
 
 class Fixed(NamedTuple):

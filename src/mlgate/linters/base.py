@@ -8,12 +8,10 @@ rules registered for its type, together with a `FileContext` holding what rules 
 from __future__ import annotations
 
 import ast
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple, Protocol
-
-from mlgate.errors import ConfigError
+from functools import cached_property
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar, cast
 
 
 class Cell(NamedTuple):
@@ -36,14 +34,19 @@ class Violation(NamedTuple):
     code: str
     message: str
     cell: Cell | None = None
+    fixable: bool = False
 
 
 class Finding(NamedTuple):
-    """What a rule yields; the engine adds the path and the rule's code."""
+    """What a rule yields; the engine adds the path and the rule's code.
+
+    `fixable` says the rule's `FIX` can rewrite this finding (the rule decides, when it finds).
+    """
 
     line: int
     col: int
     message: str
+    fixable: bool = False
 
 
 class Example(NamedTuple):
@@ -58,158 +61,52 @@ class Example(NamedTuple):
     fixed: str | None = None
 
 
-DEFAULT_ERROR_REPORTERS = (
-    "sentry_sdk.capture_exception",
-    "sentry_sdk.capture_message",
-    "traceback.format_exc",
-    "traceback.format_exception",
-    "traceback.print_exc",
-    "traceback.print_exception",
-    "warnings.warn",
-)
-DEFAULT_PURE_CALLS = (
-    "builtins.abs",
-    "builtins.all",
-    "builtins.any",
-    "builtins.bool",
-    "builtins.bytes",
-    "builtins.callable",
-    "builtins.chr",
-    "builtins.classmethod",
-    "builtins.dict",
-    "builtins.divmod",
-    "builtins.enumerate",
-    "builtins.filter",
-    "builtins.float",
-    "builtins.format",
-    "builtins.frozenset",
-    "builtins.getattr",
-    "builtins.hasattr",
-    "builtins.hash",
-    "builtins.int",
-    "builtins.isinstance",
-    "builtins.issubclass",
-    "builtins.iter",
-    "builtins.len",
-    "builtins.list",
-    "builtins.map",
-    "builtins.max",
-    "builtins.min",
-    "builtins.object",
-    "builtins.ord",
-    "builtins.pow",
-    "builtins.property",
-    "builtins.range",
-    "builtins.repr",
-    "builtins.reversed",
-    "builtins.round",
-    "builtins.set",
-    "builtins.slice",
-    "builtins.sorted",
-    "builtins.staticmethod",
-    "builtins.str",
-    "builtins.sum",
-    "builtins.tuple",
-    "builtins.type",
-    "builtins.zip",
-    "collections.Counter",
-    "collections.OrderedDict",
-    "collections.defaultdict",
-    "collections.deque",
-    "collections.namedtuple",
-    "contextlib.suppress",
-    "contextvars.ContextVar",
-    "dataclasses.dataclass",
-    "dataclasses.field",
-    "datetime.timedelta",
-    "datetime.timezone",
-    "decimal.Decimal",
-    "enum.Enum",
-    "enum.IntEnum",
-    "enum.auto",
-    "functools.partial",
-    "logging.getLogger",
-    "numpy.arange",
-    "numpy.array",
-    "numpy.asarray",
-    "numpy.dtype",
-    "numpy.finfo",
-    "numpy.iinfo",
-    "numpy.linspace",
-    "numpy.ones",
-    "numpy.zeros",
-    "operator.attrgetter",
-    "operator.itemgetter",
-    "os.environ.get",
-    "os.getenv",
-    "os.path.basename",
-    "os.path.dirname",
-    "os.path.join",
-    "pathlib.Path",
-    "pathlib.PurePath",
-    "pytest.importorskip",
-    "pytest.param",
-    "pytest.mark.*",
-    "re.compile",
-    "struct.Struct",
-    "threading.Lock",
-    "threading.RLock",
-    "torch.device",
-    "types.MappingProxyType",
-    "typing.NamedTuple",
-    "typing.NewType",
-    "typing.ParamSpec",
-    "typing.TypeVar",
-    "typing.TypeVarTuple",
-    "typing.TypedDict",
-    "typing.cast",
-)
-#: What `function-lines-include` may name, besides the code lines that always count.
-FUNCTION_LINE_KINDS = (
-    "blank-lines",
-    "comment-lines",
-    "decorators",
-    "docstrings",
-    "nested-definitions",
-    "signature",
-)
-_VERSION = re.compile(r"\d+(\.\d+)*")
+OptionValue = int | str | bool | tuple[str, ...]
+T = TypeVar("T", int, str, bool, tuple[str, ...])
+
+
+def _acceptable(_: object) -> str:
+    return ""
+
+
+def at_least_zero(value: int) -> str:
+    """An `Option.check` for counts and limits."""
+    return "" if value >= 0 else f"must be 0 or more, got {value}"
+
+
+@dataclass(frozen=True)
+class Option(Generic[T]):
+    """A rule option, declared by the rule that reads it.
+
+    `name` is the key as `[tool.mlgate]` spells it (`max-parameters`); the kind of value it takes
+    is the type of `default`. `check` returns what is wrong with a value ("must be 0 or more,
+    got -1"), or "" when the value is acceptable. A rule reads its value with `option.of(...)`.
+    """
+
+    name: str
+    default: T
+    help: str
+    check: Callable[[T], str] = _acceptable
+
+    def of(self, options: Options) -> T:
+        """This option's value in `options` (its default when not set)."""
+        return cast("T", options.mapping.get(self.name, self.default))
 
 
 @dataclass(frozen=True)
 class Options:
-    """Rule options, as `[tool.mlgate]` spells them with dashes instead of underscores.
+    """The rule options that differ from their defaults, as sorted (name, value) pairs.
 
-    Values are checked on construction; a bad one raises `ConfigError` naming its key.
+    Built and checked by `mlgate.linters.registry.build_options`, which knows every rule's
+    declarations; `Options()` is every option at its default.
     """
 
-    max_function_lines: int = 20
-    function_lines_include: tuple[str, ...] = ("nested-definitions",)
-    max_parameters: int = 5
-    logger_objects: tuple[str, ...] = ()
-    error_reporters: tuple[str, ...] = DEFAULT_ERROR_REPORTERS
-    pure_calls: tuple[str, ...] = DEFAULT_PURE_CALLS
-    extend_pure_calls: tuple[str, ...] = ()
-    torch_min_version: str = ""
-    experiment_paths: tuple[str, ...] = ()
+    values: tuple[tuple[str, OptionValue], ...] = ()
 
-    def __post_init__(self) -> None:
-        """Reject values no rule can work with."""
-        for key in ("max_function_lines", "max_parameters"):
-            if getattr(self, key) < 0:
-                raise ConfigError(f"{_key(key)} must be 0 or more, got {getattr(self, key)}")
-        unknown = sorted(set(self.function_lines_include) - set(FUNCTION_LINE_KINDS))
-        if unknown:
-            choices = ", ".join(FUNCTION_LINE_KINDS)
-            raise ConfigError(f"function-lines-include: unknown {unknown[0]!r}; use {choices}")
-        if self.torch_min_version and not _VERSION.fullmatch(self.torch_min_version):
-            raise ConfigError(
-                f'torch-min-version must look like "2.6", got {self.torch_min_version!r}'
-            )
-
-
-def _key(field_name: str) -> str:
-    return field_name.replace("_", "-")
+    @cached_property
+    def mapping(self) -> dict[str, OptionValue]:
+        """The values by option name."""
+        return dict(self.values)
 
 
 @dataclass
@@ -223,14 +120,38 @@ class FileContext:
     cache: dict[str, object] = field(default_factory=dict)
 
 
+class Fix(NamedTuple):
+    """A rule's safe rewrite for `mlgate lint --fix`, applied with libcst to fixable findings.
+
+    `node` names the libcst node type a fixable finding points at (`"Call"`,
+    `"ExceptHandler"`). `rewrite(tools, original, updated)` returns the rewritten node, or None
+    when the fix does not apply; `tools` (`mlgate.linters.fix.FixTools`) holds the libcst module
+    and the qualified names of a node, so a rule module never imports libcst itself.
+    """
+
+    node: str
+    rewrite: Callable[[Any, Any, Any], Any]
+
+
 class Rule(Protocol):
-    """What a rule module provides (modules satisfy this protocol)."""
+    """What a rule module provides (modules satisfy this protocol).
+
+    `CATEGORY` is the SARIF tag (`maintainability` or `security`), `OPTIONS` the options it
+    reads, `FIX` its rewrite or None.
+    """
 
     CODE: str
     NAME: str
+    CATEGORY: str
     NODE_TYPES: tuple[type[ast.AST], ...]
     VALID: tuple[Example, ...]
     INVALID: tuple[Example, ...]
+
+    @property
+    def OPTIONS(self) -> tuple[Option[Any], ...]: ...
+
+    @property
+    def FIX(self) -> Fix | None: ...
 
     def check(self, node: ast.AST, ctx: FileContext) -> Iterator[Finding]: ...
 

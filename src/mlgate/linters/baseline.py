@@ -113,13 +113,13 @@ def write_baseline(path: Path, baseline: Baseline) -> None:
 def read_baseline(path: Path) -> Baseline | None:
     """The baseline stored at `path`, or None when there is no such file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None  # no baseline yet: every finding is new
     except OSError as err:
         raise ConfigError(f"cannot read baseline {path}: {err.strerror}") from err
     try:
-        return _parse(json.loads(text))
+        return _parse(json.loads(data))  # bytes that are not UTF-8 JSON are a ValueError too
     except (ValueError, TypeError, KeyError) as err:
         raise ConfigError(
             f"{path} is not an mlgate baseline ({err}); regenerate it with `mlgate baseline`"

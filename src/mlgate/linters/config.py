@@ -1,8 +1,8 @@
 """The lint part of `[tool.mlgate]`, validated into one frozen `LintConfig`.
 
 Keys: `select`, `extend-select`, `ignore`, `exclude`, `extend-exclude`, `force-exclude`,
-`per-file-ignores`, and every field of `mlgate.linters.base.Options` spelled with dashes
-(`max-function-lines`, ...).
+`per-file-ignores`, and every option a rule declares (`mlgate.linters.registry.OPTIONS`:
+`max-function-lines`, ...).
 Sub-tables named in `mlgate.config.SECTIONS` belong to other areas and are skipped here. Any
 other key, and any value of the wrong type, is a `ConfigError` that names the key.
 """
@@ -14,13 +14,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from difflib import get_close_matches
 from pathlib import Path
-from typing import Any, NamedTuple, get_type_hints
+from typing import Any, NamedTuple
 
 from mlgate.config import SECTIONS, RawConfig, load_raw
 from mlgate.errors import ConfigError
-from mlgate.linters.base import Options
+from mlgate.linters.base import Options, OptionValue
 from mlgate.linters.engine import SYNTAX_ERROR
 from mlgate.linters.profiles import Profile, build_profiles
+from mlgate.linters.registry import OPTIONS, build_options
 
 #: Folders never linted unless `exclude` is set (it replaces this list; `extend-exclude` adds).
 DEFAULT_EXCLUDE = (
@@ -88,33 +89,32 @@ def _is_str_list(value: object) -> bool:
     return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
-def _kinds() -> dict[object, _Kind]:
+def _kinds() -> dict[type, _Kind]:
     return {
         int: _Kind("a whole number >= 0", _is_int, int),
         str: _Kind("a string", lambda value: isinstance(value, str), str),
         bool: _Kind("true or false", lambda value: isinstance(value, bool), bool),
-        tuple[str, ...]: _Kind("a list of strings", _is_str_list, tuple),
+        tuple: _Kind("a list of strings", _is_str_list, tuple),
     }
 
 
 def option_kinds() -> dict[str, _Kind]:
-    """Each `Options` field (underscored name) and the kind of value it takes."""
-    hints, kinds = get_type_hints(Options), _kinds()
-    return {field.name: kinds[hints[field.name]] for field in dataclasses.fields(Options)}
+    """Each rule option (as `[tool.mlgate]` spells it) and the kind of value it takes."""
+    kinds = _kinds()
+    return {name: kinds[type(option.default)] for name, option in OPTIONS.items()}
 
 
 def known_keys() -> tuple[str, ...]:
     """Every key `[tool.mlgate]` accepts for linting, sorted, as users write them."""
-    options = (name.replace("_", "-") for name in option_kinds())
     named = (*_CODE_KEYS, *_PATTERN_KEYS, "force-exclude", "per-file-ignores")
-    return tuple(sorted((*named, *options)))
+    return tuple(sorted((*named, *OPTIONS)))
 
 
 def build_lint_config(raw: RawConfig, known_codes: Iterable[str]) -> LintConfig:
     """Validate `raw` into a `LintConfig`; `known_codes` are the rule codes that exist."""
     codes, kinds = tuple(known_codes), option_kinds()
     fields: dict[str, Any] = {}
-    options: dict[str, object] = {}
+    options: dict[str, OptionValue] = {}
     for key, value in raw.table.items():
         name = key.replace("-", "_")
         if key in SECTIONS:
@@ -127,16 +127,16 @@ def build_lint_config(raw: RawConfig, known_codes: Iterable[str]) -> LintConfig:
             fields[name] = _per_file_ignores(_where(raw, key), value, codes)
         elif key == "force-exclude":
             fields[name] = _option(_where(raw, key), value, _kinds()[bool])
-        elif "_" not in key and name in kinds:
-            options[name] = _option(_where(raw, key), value, kinds[name])
+        elif key in kinds:
+            options[key] = _option(_where(raw, key), value, kinds[key])  # type: ignore[assignment]
         else:
             raise ConfigError(_unknown_key(raw, key))
     return LintConfig(raw.root, options=_options(raw, options), **fields)
 
 
-def _options(raw: RawConfig, values: dict[str, object]) -> Options:
+def _options(raw: RawConfig, values: dict[str, OptionValue]) -> Options:
     try:
-        return Options(**values)  # type: ignore[arg-type]
+        return build_options(values)
     except ConfigError as err:
         raise ConfigError(f"{_where(raw, str(err))}") from err
 

@@ -18,45 +18,27 @@ from typing import NamedTuple
 
 from mlgate.linters.atomic import write_atomic
 from mlgate.linters.base import Rule
-from mlgate.linters.registry import RULES
+from mlgate.linters.registry import RULES, declared_options
 
 #: Where the generated reference is published; each rule has an anchor named after its code.
 REFERENCE_URL = "https://github.com/mlgate/mlgate/blob/main/linters/README.md"
 REFERENCE_PATH = Path("linters") / "README.md"
 TABLE_START = "<!-- rules-table:start -->"
 TABLE_END = "<!-- rules-table:end -->"
-
-UNPARSABLE_PAGE = """MLG000 unparsable-file: a file that could not be read, decoded or parsed.
-
-## What it does
-Reports a Python file mlgate could not check: it cannot be read, its bytes are not valid in
-its encoding (UTF-8 unless a byte-order mark or a PEP 263 coding cookie says otherwise), or the
-running Python cannot parse it (a syntax error, or an expression nested deeper than the parser
-allows, such as a generated 3,000-term sum). The finding gives the position and the parser's
-message. A file mlgate fails to check after parsing it (a tree deeper than Python's stack, or a
-bug in a rule) is reported the same way, with the exception's type and message and a request to
-report it. The other files are still checked, and their findings reported.
-
-## Why is this bad?
-A file no tool can parse is a file no rule checks: other linters often skip it silently (flake8
-with a narrow `--select` exits 0). It usually means a syntax error, a file written for another
-Python version, or a file saved in an undeclared encoding.
-
-## Use instead
-Fix the syntax error, declare the encoding (`# -*- coding: latin-1 -*-` on the first or second
-line), or, for a deliberately broken fixture, exclude the file (`exclude`) or ignore the code for
-it (`per-file-ignores = {"tests/fixtures/broken.py" = ["MLG000"]}`).
-
-MLG000 is reported whatever `select` says; only `ignore` or `per-file-ignores` can turn it off.
-"""
+#: The rule options' rows of the configuration reference, between these markers.
+CONFIGURATION_PATH = Path("docs") / "configuration.md"
+OPTIONS_START = "<!-- rule-options:start -->"
+OPTIONS_END = "<!-- rule-options:end -->"
+_KIND_NAMES = {int: "int", str: "string", bool: "bool", tuple: "list"}
 
 
 class RuleInfo(NamedTuple):
-    """A rule's code, name and documentation page (markdown)."""
+    """A rule's code, name, documentation page (markdown) and category (its SARIF tag)."""
 
     code: str
     name: str
     page: str
+    category: str = "maintainability"
 
     @property
     def summary(self) -> str:
@@ -76,13 +58,13 @@ class RuleInfo(NamedTuple):
 
 def rule_info(rule: Rule) -> RuleInfo:
     """The documentation of one rule module."""
-    return RuleInfo(rule.CODE, rule.NAME, inspect.cleandoc(rule.__doc__ or rule.NAME))
+    page = inspect.cleandoc(rule.__doc__ or rule.NAME)
+    return RuleInfo(rule.CODE, rule.NAME, page, rule.CATEGORY)
 
 
 def all_rule_infos(rules: Mapping[str, Rule]) -> list[RuleInfo]:
-    """MLG000 and every rule, by code."""
-    unparsable = RuleInfo("MLG000", "unparsable-file", UNPARSABLE_PAGE.strip())
-    return [unparsable, *(rule_info(rules[code]) for code in sorted(rules))]
+    """Every rule, by code."""
+    return [rule_info(rules[code]) for code in sorted(rules)]
 
 
 def find_rule(code: str, rules: Mapping[str, Rule]) -> RuleInfo | None:
@@ -134,12 +116,47 @@ def _demote_headings(page: str) -> str:
 
 def with_readme_table(readme: str, rules: Mapping[str, Rule]) -> str:
     """`readme` with the text between the rules-table markers replaced by the rules table."""
-    head, found, rest = readme.partition(TABLE_START)
-    _, found_end, tail = rest.partition(TABLE_END)
+    return _between(readme, TABLE_START, TABLE_END, render_table(rules, str(REFERENCE_PATH)))
+
+
+def render_options_table(rules: Mapping[str, Rule]) -> list[str]:
+    """A markdown table of every rule option: key, kind, the rules reading it, help, default."""
+    owners: dict[str, list[str]] = {}
+    for code in sorted(rules):
+        for option in rules[code].OPTIONS:
+            owners.setdefault(option.name, []).append(code)
+    return [
+        "| Key | Value | Meaning |",
+        "| --- | --- | --- |",
+        *(
+            f"| `{name}` | {_KIND_NAMES[type(option.default)]} | {', '.join(owners[name])}: "
+            f"{_cell(option.help)} (default {_toml(option.default)}) |"
+            for name, option in declared_options(rules).items()
+        ),
+    ]
+
+
+def with_options_table(page: str, rules: Mapping[str, Rule]) -> str:
+    """`page` with the text between the rule-options markers replaced by the options table."""
+    return _between(page, OPTIONS_START, OPTIONS_END, render_options_table(rules))
+
+
+def _between(text: str, start: str, end: str, lines: list[str]) -> str:
+    head, found, rest = text.partition(start)
+    _, found_end, tail = rest.partition(end)
     if not (found and found_end):
-        return readme
-    table = "\n".join(render_table(rules, str(REFERENCE_PATH)))
-    return f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}"
+        return text
+    return f"{head}{start}\n{chr(10).join(lines)}\n{end}{tail}"
+
+
+def _toml(value: object) -> str:
+    """A default as `[tool.mlgate]` spells it; a long list is shown by its length."""
+    if isinstance(value, tuple) and len(value) > 2:
+        return f"{len(value)} built-in names"
+    if isinstance(value, tuple):
+        return "`[" + ", ".join(f'"{item}"' for item in value) + "]`"
+    shown = str(value).lower() if isinstance(value, bool) else repr(value).replace("'", '"')
+    return f"`{shown}`"
 
 
 def main(argv: Sequence[str] | None = None, rules: Mapping[str, Rule] | None = None) -> int:
@@ -148,12 +165,11 @@ def main(argv: Sequence[str] | None = None, rules: Mapping[str, Rule] | None = N
     parser.add_argument("--check", action="store_true", help="only check, exit 1 when stale")
     parser.add_argument("--output", type=Path, default=REFERENCE_PATH, help="reference to write")
     parser.add_argument("--readme", type=Path, default=Path("README.md"), help="README to update")
+    parser.add_argument(
+        "--configuration", type=Path, default=CONFIGURATION_PATH, help="reference to update"
+    )
     args = parser.parse_args(argv)
-    chosen = RULES if rules is None else rules
-    readme = _read(args.readme)
-    targets = [(args.output, render_reference(chosen))]
-    if readme is not None:
-        targets.append((args.readme, with_readme_table(readme, chosen)))
+    targets = _targets(args, RULES if rules is None else rules)
     stale = [path for path, text in targets if _read(path) != text]
     if args.check:
         print(f"stale: {', '.join(map(str, stale))}" if stale else "up to date", file=sys.stderr)
@@ -163,6 +179,17 @@ def main(argv: Sequence[str] | None = None, rules: Mapping[str, Rule] | None = N
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, text)
     return 0
+
+
+def _targets(args: argparse.Namespace, rules: Mapping[str, Rule]) -> list[tuple[Path, str]]:
+    """Each generated file and the text it should have."""
+    targets = [(args.output, render_reference(rules))]
+    updates = ((args.readme, with_readme_table), (args.configuration, with_options_table))
+    for path, update in updates:
+        text = _read(path)
+        if text is not None:
+            targets.append((path, update(text, rules)))
+    return targets
 
 
 def _read(path: Path) -> str | None:

@@ -15,8 +15,9 @@ from collections.abc import Iterable, Mapping
 from typing import NamedTuple
 
 from mlgate.linters.base import FileContext, Options, Rule, Violation
+from mlgate.linters.rules import unparsable_file
 
-SYNTAX_ERROR = "MLG000"
+SYNTAX_ERROR = unparsable_file.CODE
 # The same pattern and matching as flake8, so both front ends suppress the same findings.
 _NOQA = re.compile(r"# noqa(?::[\s]?(?P<codes>([A-Z]+[0-9]+(?:[,\s]+)?)+))?", re.IGNORECASE)
 _ANY_NOQA = re.compile("noqa", re.IGNORECASE)
@@ -217,9 +218,9 @@ def _statement_lines(source: str, lines: tuple[str, ...]) -> dict[int, str]:
 def _run_rules(node: ast.AST, ctx: FileContext, rules: tuple[Rule, ...]) -> list[Violation]:
     path = ctx.path
     return [
-        Violation(path, finding.line, finding.col, rule.CODE, finding.message)
+        Violation(path, f.line, f.col, rule.CODE, f.message, None, f.fixable)
         for rule in rules
-        for finding in rule.check(node, ctx)
+        for f in rule.check(node, ctx)
     ]
 
 

@@ -19,24 +19,24 @@ import dataclasses
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, get_type_hints
+from typing import Any, ClassVar
 
 from mlgate import __version__
 from mlgate.errors import ConfigError
-from mlgate.linters.base import FileContext, Options
+from mlgate.linters.base import FileContext, OptionValue
 from mlgate.linters.config import LintConfig, load_lint_config
 from mlgate.linters.engine import drop_file_noqa, run_guarded
 from mlgate.linters.plan import Plan, make_plan
-from mlgate.linters.registry import RULES
+from mlgate.linters.registry import OPTIONS, RULES, build_options
 
 PREFIX = "mlgate-"
 _ATTRIBUTE = PREFIX.replace("-", "_")
 # How each option type is declared to flake8's option manager.
-_DECLARATIONS: dict[object, dict[str, Any]] = {
+_DECLARATIONS: dict[type, dict[str, Any]] = {
     bool: {"action": "store_true"},  # flake8 reads `true`/`false` from its config for these
     int: {"type": int},
     str: {"type": str},
-    tuple[str, ...]: {"comma_separated_list": True},
+    tuple: {"comma_separated_list": True},
 }
 
 
@@ -56,16 +56,14 @@ class Plugin:
     @classmethod
     def add_options(cls, manager: Any) -> None:
         """Declare every rule option as `--mlgate-<option>`, also read from flake8's config."""
-        hints = get_type_hints(Options)
-        for field in dataclasses.fields(Options):
-            dashed = field.name.replace("_", "-")
+        for name, option in OPTIONS.items():
             manager.add_option(
-                f"--{PREFIX}{dashed}",
+                f"--{PREFIX}{name}",
                 default=None,
                 parse_from_config=True,
-                help=f"mlgate rule option `{dashed}` (default: [tool.mlgate], else "
-                f"{_shown(field.default)})",
-                **_DECLARATIONS[hints[field.name]],
+                help=f"mlgate: {option.help} (default: [tool.mlgate], else "
+                f"{_shown(option.default)})",
+                **_DECLARATIONS[type(option.default)],
             )
         manager.add_option(
             f"--{PREFIX}config",
@@ -79,9 +77,9 @@ class Plugin:
     def parse_options(cls, options: argparse.Namespace) -> None:
         """Read `[tool.mlgate]`, then apply the rule options flake8 was given."""
         given = {
-            field.name: _converted(value)
-            for field in dataclasses.fields(Options)
-            if (value := getattr(options, _ATTRIBUTE + field.name)) is not None
+            name: _converted(value)
+            for name in OPTIONS
+            if (value := getattr(options, _ATTRIBUTE + name.replace("-", "_"))) is not None
         }
         try:
             config = _with_options(_team_config(getattr(options, _ATTRIBUTE + "config")), given)
@@ -113,7 +111,7 @@ def _team_config(path: str | None) -> LintConfig:
     return load_lint_config(Path(path) if path else None, RULES, None, None)
 
 
-def _with_options(config: LintConfig, given: dict[str, object]) -> LintConfig:
+def _with_options(config: LintConfig, given: dict[str, OptionValue]) -> LintConfig:
     """`config` with the rule options `given` to flake8 replacing its own and its profiles'."""
     if not given:
         return config
@@ -121,11 +119,11 @@ def _with_options(config: LintConfig, given: dict[str, object]) -> LintConfig:
         dataclasses.replace(profile, config=_with_options(profile.config, given))
         for profile in config.profiles
     )
-    options = dataclasses.replace(config.options, **given)  # type: ignore[arg-type]
+    options = build_options({**config.options.mapping, **given})
     return dataclasses.replace(config, options=options, profiles=profiles)
 
 
-def _converted(value: object) -> object:
+def _converted(value: OptionValue | list[str]) -> OptionValue:
     return tuple(value) if isinstance(value, list) else value
 
 

@@ -18,6 +18,7 @@ handler only where it skips an item of a `for` loop (see its page).
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Iterator
 from typing import NamedTuple, cast
 
@@ -63,6 +64,7 @@ class Verdict(NamedTuple):
     line: int
     col: int
     message: str
+    fixable: bool = False  # MLG204 on `.error(...)`/`.warning(...)`: `.exception(...)` fixes it
 
 
 class _Where(NamedTuple):
@@ -71,6 +73,11 @@ class _Where(NamedTuple):
     in_try: bool = False  # inside a nested try: a raise here may be caught there
     sink: bool = False  # a use of the exception here hands it on
     muted: bool = False  # inside a print or log call: the exception is only shown
+
+
+_FIXABLE_LOGS = ("error", "warning")
+_AFTER_KEY = "handlers.after_try"
+_DEFINITIONS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
 
 def is_broad(expr: ast.expr | None) -> bool:
@@ -96,7 +103,7 @@ def findings_for(code: str, node: ast.AST, ctx: FileContext) -> Iterator[Finding
     if isinstance(node, ast.ExceptHandler):
         found = verdict(node, ctx)
         if found is not None and found.code == code:
-            yield Finding(found.line, found.col, found.message)
+            yield Finding(found.line, found.col, found.message, found.fixable)
 
 
 def _clause(handler: ast.ExceptHandler, lines: tuple[str, ...]) -> str:
@@ -135,9 +142,92 @@ def _log_verdict(
         first = max(logs, key=log_level) if traced else logs[0]
         call = source_text(first.func)
         message = f"`{call}(...)` in `{clause}` drops the traceback; use `.exception(...)`"
-        return Verdict("MLG204", first.lineno, first.col_offset, message)
+        fixable = isinstance(first.func, ast.Attribute) and first.func.attr in _FIXABLE_LOGS
+        return Verdict("MLG204", first.lineno, first.col_offset, message, fixable)
+    if _computes_another_way(handler) or _sets_a_checked_flag(handler, ctx):
+        return None
     message = f"`{clause}` swallows the error; re-raise it, log it with the traceback or handle it"
     return Verdict("MLG202", handler.lineno, handler.col_offset, message)
+
+
+#: Returned expressions that compute a value from other data (a fallback), unlike a constant,
+#: a name, an empty container or a placeholder string.
+_COMPUTED = (ast.Attribute, ast.BinOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.Subscript)
+
+
+def _computes_another_way(handler: ast.ExceptHandler) -> bool:
+    """The handler returns a value computed from other data (`return session._legacy_field`,
+    `return "Client" in text`, `return env or "DEFAULT"`), or tries another source in a
+    nested `try` whose body returns (`try: return probe(other_dir)`): a fallback."""
+    for stmt in handler.body:
+        if isinstance(stmt, ast.Return) and isinstance(stmt.value, _COMPUTED):
+            return True
+        if isinstance(stmt, ast.Try) and any(_returns_value(inner) for inner in stmt.body):
+            return True
+    return False
+
+
+def _returns_value(stmt: ast.stmt) -> bool:
+    value = stmt.value if isinstance(stmt, ast.Return) else None
+    return value is not None and not (isinstance(value, ast.Constant) and value.value is None)
+
+
+def _sets_a_checked_flag(handler: ast.ExceptHandler, ctx: FileContext) -> bool:
+    """`except Exception: size = None` when the code after the `try` tests `size is None`:
+    the failure is recorded as a value that the next statements handle."""
+    flags = _flags(handler)
+    if not flags:
+        return False
+    after = _after_try(ctx).get(id(handler), (handler, []))[1]
+    tests = (node for stmt in after for node in ast.walk(stmt) if isinstance(node, ast.Compare))
+    return any(_tests_flag(test, flags) for test in tests)
+
+
+def _flags(handler: ast.ExceptHandler) -> set[str]:
+    """The names a handler sets to constants, when that is all its body does."""
+    names: set[str] = set()
+    for stmt in handler.body:
+        if not (isinstance(stmt, ast.Assign) and isinstance(stmt.value, ast.Constant)):
+            return set()
+        if not all(isinstance(target, ast.Name) for target in stmt.targets):
+            return set()
+        names.update(target.id for target in stmt.targets if isinstance(target, ast.Name))
+    return names
+
+
+def _tests_flag(test: ast.Compare, flags: set[str]) -> bool:
+    operands = [test.left, *test.comparators]
+    named = any(isinstance(operand, ast.Name) and operand.id in flags for operand in operands)
+    return named and any(isinstance(operand, ast.Constant) for operand in operands)
+
+
+def _after_try(ctx: FileContext) -> dict[int, tuple[ast.AST, list[ast.stmt]]]:
+    """Each handler's id -> its `try` and the statements that run after it (in its block, then
+    after each enclosing statement, up to the enclosing function), computed once per file."""
+    found = cast("dict[int, tuple[ast.AST, list[ast.stmt]]] | None", ctx.cache.get(_AFTER_KEY))
+    if found is None:
+        found = {}
+        todo: list[tuple[list[ast.stmt], list[ast.stmt]]] = [(ctx.tree.body, [])]
+        while todo:
+            block, outer = todo.pop()
+            for index, stmt in enumerate(block):
+                rest = [*block[index + 1 :], *outer]
+                handlers = getattr(stmt, "handlers", ())
+                found.update((id(handler), (stmt, rest)) for handler in handlers)
+                nested = [] if isinstance(stmt, _DEFINITIONS) else rest
+                todo.extend((inner, nested) for inner in _blocks(stmt))
+        ctx.cache[_AFTER_KEY] = found
+    return found
+
+
+def _blocks(node: ast.stmt) -> Iterator[list[ast.stmt]]:
+    """The statement lists inside `node`: bodies, `else`/`finally`, handlers and cases."""
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(node, name, None)
+        if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+            yield block
+    for part in (*getattr(node, "handlers", ()), *getattr(node, "cases", ())):
+        yield part.body
 
 
 _Visit = tuple[ast.AST, _Where]
@@ -250,6 +340,17 @@ def _has_reason(handler: ast.ExceptHandler, lines: tuple[str, ...]) -> bool:
     return False
 
 
+def _try_comment_names_it(handler: ast.ExceptHandler, ctx: FileContext) -> bool:
+    """Whether a comment in the `try` body names the exception the handler catches
+    (`# a concurrent insert of the same row is the only IntegrityError here`): the reason."""
+    kinds = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    names = {last_part(kind) for kind in kinds if kind is not None} - {None}
+    statement = _after_try(ctx).get(id(handler), (handler, []))[0]
+    lines = ctx.lines[statement.lineno - 1 : handler.lineno - 1]  # type: ignore[attr-defined]
+    comments = " ".join(text.partition("#")[2] for text in lines if "#" in text)
+    return any(re.search(rf"\b{re.escape(name)}\b", comments) for name in names if name)
+
+
 def _signals_only(kind: ast.expr | None, ctx: FileContext) -> bool:
     """Whether the handler catches only exceptions that signal the end of the work."""
     kinds = kind.elts if isinstance(kind, ast.Tuple) else [kind]
@@ -258,6 +359,8 @@ def _signals_only(kind: ast.expr | None, ctx: FileContext) -> bool:
 
 def _narrow(handler: ast.ExceptHandler, ctx: FileContext) -> Verdict | None:
     if not all(_drops_work(stmt) for stmt in handler.body) or _has_reason(handler, ctx.lines):
+        return None
+    if _try_comment_names_it(handler, ctx):
         return None
     if _signals_only(handler.type, ctx):
         return None

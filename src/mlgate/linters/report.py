@@ -199,7 +199,7 @@ def _sarif_rule(meta: RuleInfo) -> dict[str, Any]:
         "help": {"text": meta.page, "markdown": meta.page},
         "helpUri": meta.url,
         "defaultConfiguration": {"level": "error"},
-        "properties": {"tags": ["maintainability" if meta.code < "MLG400" else "security"]},
+        "properties": {"tags": [meta.category]},
     }
 
 

@@ -187,15 +187,17 @@ def _without_ignored(rules: FileRules, result: FileResult) -> FileResult:
 def encode(result: FileResult) -> object:
     """A cached result as JSON-ready lists."""
     return {
-        "violations": [[*v[:5], list(v.cell) if v.cell else None] for v in result.violations],
+        "violations": [
+            [*v[:5], list(v.cell) if v.cell else None, v.fixable] for v in result.violations
+        ],
         "anchors": [list(a) for a in result.anchors],
     }
 
 
 def _violation(row: list[object]) -> Violation:
-    path, line, col, code, message, cell = row
+    path, line, col, code, message, cell, fixable = row
     where = Cell(*cell) if isinstance(cell, list) else None
-    return Violation(path, line, col, code, message, where)  # type: ignore[arg-type]
+    return Violation(path, line, col, code, message, where, fixable is True)  # type: ignore[arg-type]
 
 
 def decode(payload: object) -> FileResult | None:

@@ -13,8 +13,25 @@ from __future__ import annotations
 import ast
 import enum
 
-from mlgate.linters.base import FileContext
+from mlgate.linters.base import FileContext, Option
 from mlgate.linters.names import dotted_name, last_part, qualified_name
+
+_DEFAULT_ERROR_REPORTERS = (
+    "sentry_sdk.capture_exception",
+    "sentry_sdk.capture_message",
+    "traceback.format_exc",
+    "traceback.format_exception",
+    "traceback.print_exc",
+    "traceback.print_exception",
+    "warnings.warn",
+)
+#: Options of the rules that judge a handler's trace (MLG202, MLG203, MLG204).
+LOGGER_OBJECTS: Option[tuple[str, ...]] = Option(
+    "logger-objects", (), "qualified names of objects that are loggers, beyond the heuristic"
+)
+ERROR_REPORTERS: Option[tuple[str, ...]] = Option(
+    "error-reporters", _DEFAULT_ERROR_REPORTERS, "qualified names of calls that report an error"
+)
 
 
 class CallKind(enum.Enum):
@@ -79,7 +96,7 @@ def is_logger(expr: ast.expr, ctx: FileContext) -> bool:
     name = qualified_name(expr, ctx)
     if name is None:
         return False
-    configured = ctx.options.logger_objects
+    configured = LOGGER_OBJECTS.of(ctx.options)
     if name == "logging" or name in configured or dotted_name(expr) in configured:
         return True
     tail = name.rpartition(".")[2].lstrip("_").lower()
@@ -124,7 +141,7 @@ def call_kind(call: ast.Call, ctx: FileContext) -> CallKind:
         return _log_kind(call, "warning", ctx)
     if _is_console_print(func):
         return CallKind.CLI
-    if name in ctx.options.error_reporters:
+    if name in ERROR_REPORTERS.of(ctx.options):
         return CallKind.REPORTER
     return _BY_NAME.get(name, CallKind.OTHER)
 

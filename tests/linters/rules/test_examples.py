@@ -7,14 +7,13 @@ handler gets at most one of MLG202, MLG203 and MLG204).
 from __future__ import annotations
 
 import ast
-import dataclasses
 from typing import Any
 
 import pytest
 
 from mlgate.linters.base import Example, FileContext, Options, Rule
 from mlgate.linters.engine import check_source
-from mlgate.linters.registry import RULES
+from mlgate.linters.registry import RULES, build_options
 
 
 def _cases() -> list[Any]:
@@ -28,8 +27,7 @@ def _cases() -> list[Any]:
 
 def options_of(example: Example) -> Options:
     """`Options` with the example's overrides (kebab-case keys, as in `[tool.mlgate]`)."""
-    overrides: dict[str, Any] = {name.replace("-", "_"): value for name, value in example.options}
-    return dataclasses.replace(Options(), **overrides)
+    return build_options(dict(example.options))  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("example", _cases())

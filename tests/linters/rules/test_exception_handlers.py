@@ -295,3 +295,72 @@ def test_end_of_work_signals_are_not_dropped_work(
 def test_loops_that_lose_no_record(loop: str) -> None:
     body = "".join(f"    {line}\n" for line in loop.splitlines())
     assert findings(f"def f(items, work, imp):\n{body}") == []
+
+
+def test_a_flag_counts_as_checked_only_by_code_that_runs_after_the_try() -> None:
+    source = """\
+def outer(command, read):
+    match command:
+        case "size":
+            try:
+                size = read()
+            except Exception:
+                size = None
+    if size is None:
+        return 0
+
+    def later():
+        try:
+            value = read()
+        except Exception:
+            value = -1
+
+        def unrelated(value):
+            return value == -1
+
+        return unrelated
+
+    try:
+        total = read()
+    except BaseException:
+        total = 0
+    else:
+        checked = total == 0
+    return size, later, checked
+"""
+    assert findings(source) == [(1, "MLG101"), (14, "MLG202"), (24, "MLG202")]
+
+
+def test_a_try_comment_must_name_the_exception_and_a_search_must_return_a_value() -> None:
+    source = """\
+def load(rows, parse, ValueErrors):
+    for row in rows:
+        try:
+            # parse the row (ValueErrors is a name, not the class caught)
+            item = parse(row)
+        except ValueError:
+            continue
+        rows.append(item)
+        return None
+    for row in rows:
+        try:
+            item = parse(row)
+        except (KeyError, TypeError):
+            continue
+        rows.append(item)
+"""
+    assert findings(source) == [(6, "MLG203"), (13, "MLG203")]
+
+
+def test_only_local_names_set_to_constants_are_flags() -> None:
+    source = """\
+def probe(self, read):
+    try:
+        self.size = read()
+    except Exception:
+        self.size = None
+    if self.size is None:
+        return 0
+    return self.size
+"""
+    assert findings(source) == [(4, "MLG202")]

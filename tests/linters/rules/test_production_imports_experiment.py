@@ -6,13 +6,13 @@ import pytest
 
 from mlgate.linters.base import Options
 from mlgate.linters.engine import check_source
-from mlgate.linters.registry import RULES
+from mlgate.linters.registry import RULES, build_options
 
 RULE = {"MLG303": RULES["MLG303"]}
 
 
 def _lines(source: str, path: str, *patterns: str) -> list[int]:
-    options = Options(experiment_paths=patterns)
+    options = build_options({"experiment-paths": patterns})
     return [v.line for v in check_source(source, path, options, RULE)]
 
 

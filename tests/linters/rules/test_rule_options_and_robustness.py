@@ -9,31 +9,35 @@ import pytest
 from mlgate.errors import ConfigError
 from mlgate.linters.base import FileContext, Options
 from mlgate.linters.engine import check_source, check_tree
-from mlgate.linters.registry import RULES
+from mlgate.linters.registry import RULES, build_options
+from mlgate.linters.rules.unsafe_deserialization import TORCH_MIN_VERSION
 
 
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"max_function_lines": -1}, "max-function-lines must be 0 or more, got -1"),
-        ({"max_parameters": -2}, "max-parameters must be 0 or more, got -2"),
+        ({"max-function-lines": -1}, "max-function-lines: must be 0 or more, got -1"),
+        ({"max-parameters": -2}, "max-parameters: must be 0 or more, got -2"),
         (
-            {"function_lines_include": ("blank-lines", "comments")},
+            {"function-lines-include": ("blank-lines", "comments")},
             "function-lines-include: unknown 'comments'; use blank-lines, comment-lines, "
             "decorators, docstrings, nested-definitions, signature",
         ),
-        ({"torch_min_version": "2.6a"}, "torch-min-version must look like \"2.6\", got '2.6a'"),
+        ({"torch-min-version": "2.6a"}, "torch-min-version: must look like \"2.6\", got '2.6a'"),
+        ({"max-parameter": 2}, "max-parameter: no rule has such an option"),
     ],
 )
 def test_invalid_options_name_their_key(options: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        Options(**options)  # type: ignore[arg-type]
+        build_options(options)  # type: ignore[arg-type]
     assert str(caught.value) == message
 
 
 def test_valid_options() -> None:
-    options = Options(max_function_lines=0, torch_min_version="2.10.1")
-    assert options.torch_min_version == "2.10.1"
+    options = build_options({"max-function-lines": 0, "torch-min-version": "2.10.1"})
+    assert TORCH_MIN_VERSION.of(options) == "2.10.1"
+    assert options.values == (("max-function-lines", 0), ("torch-min-version", "2.10.1"))
+    assert build_options({"max-parameters": 5}) == Options()  # a default is not a change
 
 
 SOURCE = '''\
@@ -74,7 +78,9 @@ TREE_ONLY = {(14, "MLG401"), (15, "MLG202"), (17, "MLG203")}
 )
 def test_rules_survive_fewer_lines_than_the_tree(kept: int, expected: set[object]) -> None:
     lines = tuple(SOURCE.splitlines()[:kept])
-    ctx = FileContext("module.py", lines, ast.parse(SOURCE), Options(max_function_lines=1))
+    ctx = FileContext(
+        "module.py", lines, ast.parse(SOURCE), build_options({"max-function-lines": 1})
+    )
     assert {(v.line, v.code) for v in check_tree(ctx, RULES)} == expected
 
 

@@ -33,11 +33,19 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from mlgate.linters.base import Example, FileContext, Finding
+from mlgate.linters.base import Example, FileContext, Finding, Fix
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from mlgate.linters.fix import FixTools
 
 CODE = "MLG201"
 NAME = "bare-except"
+CATEGORY = "maintainability"
+OPTIONS = ()
 NODE_TYPES: tuple[type[ast.AST], ...] = (ast.ExceptHandler,)
 
 _MESSAGE = (
@@ -49,7 +57,22 @@ _MESSAGE = (
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Report an `except:` without a type."""
     if isinstance(node, ast.ExceptHandler) and node.type is None:
-        yield Finding(node.lineno, node.col_offset, _MESSAGE)
+        yield Finding(node.lineno, node.col_offset, _MESSAGE, fixable=True)
+
+
+def _name_the_exception(
+    tools: FixTools, _: cst.ExceptHandler, handler: cst.ExceptHandler
+) -> cst.ExceptHandler | None:
+    """`except:` becomes `except BaseException:` when the handler re-raises (same behaviour,
+    named), else `except Exception:` (Ctrl-C and SystemExit are no longer swallowed)."""
+    if handler.type is not None:
+        return None
+    name = "BaseException" if tools.contains(handler.body, tools.cst.Raise) else "Exception"
+    space = tools.cst.SimpleWhitespace(" ")
+    return handler.with_changes(type=tools.cst.Name(name), whitespace_after_except=space)
+
+
+FIX = Fix("ExceptHandler", _name_the_exception)
 
 
 VALID: tuple[Example, ...] = (

@@ -40,18 +40,28 @@ except Exception:
 
 ## Options
 - `logger-objects` (list of qualified names): objects that are loggers, beyond the heuristic.
+- `error-reporters` (list of qualified names): calls that report an error (shared with MLG202).
 """
 
 from __future__ import annotations
 
 import ast
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from mlgate.linters.base import Example, FileContext, Finding
+from mlgate.linters.base import Example, FileContext, Finding, Fix
 from mlgate.linters.handlers import findings_for
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from mlgate.linters.fix import FixTools
+from mlgate.linters.traces import ERROR_REPORTERS, LOGGER_OBJECTS
 
 CODE = "MLG204"
 NAME = "exception-logged-without-traceback"
+CATEGORY = "maintainability"
+OPTIONS = (LOGGER_OBJECTS, ERROR_REPORTERS)
 NODE_TYPES: tuple[type[ast.AST], ...] = (ast.ExceptHandler,)
 
 
@@ -73,6 +83,21 @@ class Publisher:
             return False
         return True
 """
+
+
+def _log_exception(tools: FixTools, _: cst.Call, call: cst.Call) -> cst.Call | None:
+    """`log.error(...)` / `log.warning(...)` becomes `log.exception(...)`, unless the call
+    already passes `exc_info` (or unpacks keywords that may)."""
+    func = call.func
+    if not isinstance(func, tools.cst.Attribute) or func.attr.value not in ("error", "warning"):
+        return None
+    if {"exc_info", "**"} & tools.keywords(call):
+        return None
+    return call.with_changes(func=func.with_changes(attr=tools.cst.Name("exception")))
+
+
+FIX = Fix("Call", _log_exception)
+
 
 VALID: tuple[Example, ...] = (
     Example(

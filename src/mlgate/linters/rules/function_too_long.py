@@ -62,7 +62,7 @@ import ast
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
-from mlgate.linters.base import Example, FileContext, Finding
+from mlgate.linters.base import Example, FileContext, Finding, Option, at_least_zero
 from mlgate.linters.lines import (
     DefNode,
     count_lines,
@@ -74,6 +74,34 @@ from mlgate.linters.statements import statement_index
 
 CODE = "MLG101"
 NAME = "function-too-long"
+CATEGORY = "maintainability"
+FIX = None
+#: What `function-lines-include` may name, besides the code lines that always count.
+LINE_KINDS = (
+    "blank-lines",
+    "comment-lines",
+    "decorators",
+    "docstrings",
+    "nested-definitions",
+    "signature",
+)
+
+
+def _line_kinds(value: tuple[str, ...]) -> str:
+    unknown = sorted(set(value) - set(LINE_KINDS))
+    return f"unknown {unknown[0]!r}; use {', '.join(LINE_KINDS)}" if unknown else ""
+
+
+MAX_LINES: Option[int] = Option(
+    "max-function-lines", 20, "the most code lines a body may have", at_least_zero
+)
+INCLUDE: Option[tuple[str, ...]] = Option(
+    "function-lines-include",
+    ("nested-definitions",),
+    f"what counts besides the body's code lines: any of {', '.join(LINE_KINDS)}",
+    _line_kinds,
+)
+OPTIONS = (MAX_LINES, INCLUDE)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 NODE_TYPES: tuple[type[ast.AST], ...] = _FUNCTIONS
 
@@ -88,9 +116,9 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Report `node` when its counted lines exceed the limit."""
     if not isinstance(node, _FUNCTIONS):
         return
-    include = ctx.options.function_lines_include
+    include = INCLUDE.of(ctx.options)
     spans = _spans(node, include, ctx.lines)
-    limit = ctx.options.max_function_lines
+    limit = MAX_LINES.of(ctx.options)
     if sum(last - first + 1 for first, last in spans) <= limit:
         return  # even counting every line in the spans, it is within the limit
     count = _count(node, spans, ctx)
@@ -130,7 +158,7 @@ def _leading_gap(first: int, header: int, lines: tuple[str, ...]) -> int:
 
 
 def _count(node: Function, spans: list[Span], ctx: FileContext) -> int:
-    include = ctx.options.function_lines_include
+    include = INCLUDE.of(ctx.options)
     kinds = ("code", "blank" * ("blank-lines" in include), "comment" * ("comment-lines" in include))
     prefixes = tuple(prefix_sums(ctx, kind) for kind in kinds if kind)
     total = sum(count_lines(prefixes, first, last) for first, last in spans)
@@ -141,7 +169,7 @@ def _count(node: Function, spans: list[Span], ctx: FileContext) -> int:
 
 def _excluded(node: Function, span: Span, ctx: FileContext) -> Iterator[Span]:
     """Spans inside the body that do not count: nested definitions or their docstrings."""
-    include = ctx.options.function_lines_include
+    include = INCLUDE.of(ctx.options)
     if "nested-definitions" not in include:
         for nested in _outermost_definitions(node):
             yield statement_start(nested), nested.end_lineno or nested.lineno

@@ -78,12 +78,120 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Iterator
 
-from mlgate.linters.base import Example, FileContext, Finding
+from mlgate.linters.base import Example, FileContext, Finding, Option
 from mlgate.linters.names import dotted_name, last_part, qualified_name, source_text
 from mlgate.linters.statements import statement_index
 
+_DEFAULT_PURE_CALLS = (
+    "builtins.abs",
+    "builtins.all",
+    "builtins.any",
+    "builtins.bool",
+    "builtins.bytes",
+    "builtins.callable",
+    "builtins.chr",
+    "builtins.classmethod",
+    "builtins.dict",
+    "builtins.divmod",
+    "builtins.enumerate",
+    "builtins.filter",
+    "builtins.float",
+    "builtins.format",
+    "builtins.frozenset",
+    "builtins.getattr",
+    "builtins.hasattr",
+    "builtins.hash",
+    "builtins.int",
+    "builtins.isinstance",
+    "builtins.issubclass",
+    "builtins.iter",
+    "builtins.len",
+    "builtins.list",
+    "builtins.map",
+    "builtins.max",
+    "builtins.min",
+    "builtins.object",
+    "builtins.ord",
+    "builtins.pow",
+    "builtins.property",
+    "builtins.range",
+    "builtins.repr",
+    "builtins.reversed",
+    "builtins.round",
+    "builtins.set",
+    "builtins.slice",
+    "builtins.sorted",
+    "builtins.staticmethod",
+    "builtins.str",
+    "builtins.sum",
+    "builtins.tuple",
+    "builtins.type",
+    "builtins.zip",
+    "collections.Counter",
+    "collections.OrderedDict",
+    "collections.defaultdict",
+    "collections.deque",
+    "collections.namedtuple",
+    "contextlib.suppress",
+    "contextvars.ContextVar",
+    "dataclasses.dataclass",
+    "dataclasses.field",
+    "datetime.timedelta",
+    "datetime.timezone",
+    "decimal.Decimal",
+    "enum.Enum",
+    "enum.IntEnum",
+    "enum.auto",
+    "functools.partial",
+    "logging.getLogger",
+    "numpy.arange",
+    "numpy.array",
+    "numpy.asarray",
+    "numpy.dtype",
+    "numpy.finfo",
+    "numpy.iinfo",
+    "numpy.linspace",
+    "numpy.ones",
+    "numpy.zeros",
+    "operator.attrgetter",
+    "operator.itemgetter",
+    "os.environ.get",
+    "os.getenv",
+    "os.path.basename",
+    "os.path.dirname",
+    "os.path.join",
+    "pathlib.Path",
+    "pathlib.PurePath",
+    "pytest.importorskip",
+    "pytest.param",
+    "pytest.mark.*",
+    "re.compile",
+    "struct.Struct",
+    "threading.Lock",
+    "threading.RLock",
+    "torch.device",
+    "types.MappingProxyType",
+    "typing.NamedTuple",
+    "typing.NewType",
+    "typing.ParamSpec",
+    "typing.TypeVar",
+    "typing.TypeVarTuple",
+    "typing.TypedDict",
+    "typing.cast",
+)
 CODE = "MLG301"
 NAME = "import-time-side-effect"
+CATEGORY = "maintainability"
+FIX = None
+PURE_CALLS: Option[tuple[str, ...]] = Option(
+    "pure-calls",
+    _DEFAULT_PURE_CALLS,
+    "qualified names of calls that are fine at module level (replaces the default list)",
+)
+EXTEND_PURE_CALLS: Option[tuple[str, ...]] = Option(
+    "extend-pure-calls", (), "qualified names of calls added to pure-calls"
+)
+OPTIONS = (PURE_CALLS, EXTEND_PURE_CALLS)
 NODE_TYPES: tuple[type[ast.AST], ...] = (ast.Module,)
 
 _EXEMPT_FILES = {"__main__.py", "conftest.py", "setup.py"}
@@ -242,7 +350,7 @@ def _has_parenthesis(node: ast.AST, lines: tuple[str, ...]) -> bool:
 
 
 def _pure_calls(ctx: FileContext) -> _Pure:
-    names = (*ctx.options.pure_calls, *ctx.options.extend_pure_calls)
+    names = (*PURE_CALLS.of(ctx.options), *EXTEND_PURE_CALLS.of(ctx.options))
     exact = frozenset(name for name in names if not name.endswith(".*"))
     prefixes = tuple(name[:-1] for name in names if name.endswith(".*"))
     return exact, prefixes

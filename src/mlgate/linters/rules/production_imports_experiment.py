@@ -41,10 +41,19 @@ from collections.abc import Iterator, Sequence
 
 from pathspec import GitIgnoreSpec
 
-from mlgate.linters.base import Example, FileContext, Finding
+from mlgate.linters.base import Example, FileContext, Finding, Option
 
 CODE = "MLG303"
 NAME = "production-imports-experiment"
+CATEGORY = "maintainability"
+FIX = None
+EXPERIMENT_PATHS: Option[tuple[str, ...]] = Option(
+    "experiment-paths",
+    (),
+    "globs (relative to the project root) where experiment code lives; filled in from the "
+    '"experiment" profiles',
+)
+OPTIONS = (EXPERIMENT_PATHS,)
 NODE_TYPES: tuple[type[ast.AST], ...] = (ast.Import, ast.ImportFrom)
 
 _CACHE_KEY = "production_imports_experiment.paths"
@@ -53,7 +62,7 @@ _GLOB = re.compile(r"[*?\[]")
 
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Report an import of a module that lies under an experiment path."""
-    if not ctx.options.experiment_paths or not isinstance(node, ast.Import | ast.ImportFrom):
+    if not EXPERIMENT_PATHS.of(ctx.options) or not isinstance(node, ast.Import | ast.ImportFrom):
         return
     spec, roots = _experiments(ctx)
     for module in _modules(node, ctx.path):
@@ -72,7 +81,7 @@ def _experiments(ctx: FileContext) -> tuple[GitIgnoreSpec, dict[str, list[str]]]
     """The compiled globs, and for each top-level name the folders it can be imported from."""
     cached = ctx.cache.get(_CACHE_KEY)
     if cached is None:
-        patterns = ctx.options.experiment_paths
+        patterns = EXPERIMENT_PATHS.of(ctx.options)
         cached = ctx.cache[_CACHE_KEY] = (GitIgnoreSpec.from_lines(patterns), _roots(patterns))
     return cached  # type: ignore[return-value]
 

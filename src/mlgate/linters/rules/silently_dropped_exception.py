@@ -13,7 +13,11 @@ Not reported, because nothing is lost or the idiom says why:
 - EAFP idioms outside loops (lookup-or-None, parse-or-None: `except KeyError: return None`),
   since the caller gets the answer it asked for;
 - trying the next candidate: the `try` body returns or breaks on success (`for fmt in FORMATS:
-  try: return parse(text, fmt) except ValueError: continue`);
+  try: return parse(text, fmt) except ValueError: continue`), or the loop body ends by
+  returning a value (`for entry in entries: try: token = decode(entry) except ValueError:
+  continue; return token`): the loop looks for the first item that works;
+- a comment in the `try` body that names the exception caught
+  (`# a concurrent insert of the same row is the only IntegrityError here`) gives the reason;
 - `try`/`except`/`else` checks, where the `else` branch handles the items that passed;
 - optional imports (`ImportError`, `ModuleNotFoundError`);
 - exceptions that signal the end of the work, not an error: `StopIteration`,
@@ -49,7 +53,9 @@ or, when dropping is right, say why:
 ```
 
 ## Options
-None.
+What counts as a trace is shared with MLG202 and MLG204:
+- `logger-objects` (list of qualified names): objects that are loggers, beyond the heuristic.
+- `error-reporters` (list of qualified names): calls that report an error.
 """
 
 from __future__ import annotations
@@ -60,9 +66,13 @@ from collections.abc import Iterator
 from mlgate.linters.base import Example, FileContext, Finding
 from mlgate.linters.handlers import findings_for
 from mlgate.linters.names import last_part, qualified_name
+from mlgate.linters.traces import ERROR_REPORTERS, LOGGER_OBJECTS
 
 CODE = "MLG203"
 NAME = "silently-dropped-exception"
+CATEGORY = "maintainability"
+FIX = None
+OPTIONS = (LOGGER_OBJECTS, ERROR_REPORTERS)
 NODE_TYPES: tuple[type[ast.AST], ...] = (ast.For, ast.AsyncFor)
 _OPAQUE = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.For, ast.AsyncFor, ast.While)
 _TRIES: tuple[type[ast.AST], ...] = (ast.Try, getattr(ast, "TryStar", ast.Try))
@@ -72,7 +82,7 @@ _BLOCKS = ("body", "orelse", "finalbody")
 
 def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Report the handlers of the loop's `try` statements that only drop the item."""
-    if not isinstance(node, (ast.For, ast.AsyncFor)) or _counts(node.iter):
+    if not isinstance(node, (ast.For, ast.AsyncFor)) or _counts(node.iter) or _finds(node):
         return
     for attempt, follows in _tries_in(node.body):
         if attempt.orelse or _searches(attempt) or _only_actions(attempt.body):
@@ -101,6 +111,14 @@ def _tries_in(body: list[ast.stmt]) -> Iterator[tuple[ast.Try, bool]]:
 def _counts(iterable: ast.expr) -> bool:
     """`for _ in range(...)`: a retry or polling loop, not a loop over data."""
     return isinstance(iterable, ast.Call) and last_part(iterable.func) == "range"
+
+
+def _finds(loop: ast.For | ast.AsyncFor) -> bool:
+    """The loop body ends by returning a value: the loop returns the first item that gets
+    through, so an item the handler skips is a candidate that did not fit, not a lost record."""
+    last = loop.body[-1]
+    value = last.value if isinstance(last, ast.Return) else None
+    return value is not None and not (isinstance(value, ast.Constant) and value.value is None)
 
 
 def _searches(attempt: ast.Try) -> bool:
@@ -140,6 +158,31 @@ def _optional_import(handler: ast.ExceptHandler, ctx: FileContext) -> bool:
 
 
 VALID: tuple[Example, ...] = (
+    Example(  # a search: the loop returns the first entry that decodes
+        """\
+def credentials(entries, decode):
+    for entry in entries:
+        try:
+            user, password = decode(entry)
+        except ValueError:
+            continue
+        return user, password
+    return None
+"""
+    ),
+    Example(  # the try's comment names the exception it expects
+        """\
+def attach(session, rows):
+    for row in rows:
+        try:
+            # a concurrent attach of the same row is the only IntegrityError here;
+            # the re-read below picks that row up
+            session.insert(row)
+        except IntegrityError:
+            pass
+    return session.read()
+"""
+    ),
     Example(
         """\
 def parse_all(parse, rows, skipped):

@@ -27,8 +27,21 @@ and `lambda`):
   (`msg = f"failed: {err}"`) stands for it: returning or raising `msg` hands it on, logging
   `msg` is a message-only log (MLG204), and nothing else is no trace. Only looking at it does not
   hand it on: `isinstance(err, ...)`, `type(err)`, `str(err)` or `repr(err)` in a condition;
-- falls back: returns the result of another call (`return default_source(...)`), the value the
-  caller asked for computed another way.
+- falls back: computes the value the caller asked for another way. That is: it returns the
+  result of another call (`return default_source(...)`) or a value computed from other data
+  (an attribute, a comparison, an `and`/`or`, arithmetic, a subscript or a conditional:
+  `return session._legacy_field`, `return env or "DEFAULT"`), or it tries another source in
+  a nested `try` whose body returns a value (`try: return probe(other_dir)`);
+- records the failure in a flag the code after the `try` checks: a handler that only sets
+  names to constants (`size = None`), when a statement after the `try` (in its block or after
+  an enclosing statement of the same function) compares one of them with a constant
+  (`if size is None:`). A flag nobody checks is still a swallow.
+
+Returning a constant, a name, an empty container or a placeholder string is not a fallback:
+`return None`, `return False`, `return []` and `return partial_result` are still reported.
+These forms of handling were added after a labelled benchmark on mlflow, kedro and lightning
+(`bench/precision.py`), where every broad handler of these shapes was a fallback, never a
+swallow; no finding judged true was lost.
 
 `print` is not a trace (it is neither logging nor a command-line tool's error output), and a
 comment does not excuse a broad handler: use `# noqa: MLG202` to accept one. A broad handler whose
@@ -71,9 +84,13 @@ from collections.abc import Iterator
 from mlgate.linters.base import Example, FileContext, Finding
 from mlgate.linters.handlers import findings_for, is_broad
 from mlgate.linters.names import call_name, last_part
+from mlgate.linters.traces import ERROR_REPORTERS, LOGGER_OBJECTS
 
 CODE = "MLG202"
 NAME = "swallowed-broad-exception"
+CATEGORY = "maintainability"
+FIX = None
+OPTIONS = (LOGGER_OBJECTS, ERROR_REPORTERS)
 NODE_TYPES: tuple[type[ast.AST], ...] = (ast.ExceptHandler, ast.With, ast.AsyncWith)
 
 
@@ -151,6 +168,39 @@ def score(model, rows):
         return err
 """
     ),
+    Example(  # falls back: a value computed another way, or another source tried
+        """\
+def active_session(spark):
+    try:
+        return spark.getActiveSession()
+    except Exception:
+        return spark._instantiatedSession
+
+
+def scratch_dir(primary, probe):
+    try:
+        return primary()
+    except Exception:
+        try:
+            return probe("/local_disk0/tmp")
+        except OSError:
+            return None
+"""
+    ),
+    Example(  # the failure is a flag the code after the `try` checks
+        """\
+def read_all(response, written):
+    size = None
+    if callable(response.tell):
+        try:
+            size = response.tell()
+        except Exception:
+            size = None
+    if size is None:
+        size = written
+    return size
+"""
+    ),
 )
 INVALID: tuple[Example, ...] = (
     Example(
@@ -188,5 +238,21 @@ def cleanup(path):
         path.unlink()
 """,
         expected=((5, CODE),),
+    ),
+    Example(  # a flag nobody checks, a name or a placeholder returned: still swallowed
+        """\
+def load_all(paths, read):
+    found = []
+    for path in paths:
+        try:
+            found.append(read(path))
+        except Exception:
+            failed = True
+    try:
+        return [read(path) for path in paths]
+    except Exception:
+        return found
+""",
+        expected=((6, CODE), (10, CODE)),
     ),
 )

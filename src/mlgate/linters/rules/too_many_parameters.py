@@ -50,11 +50,17 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterator
 
-from mlgate.linters.base import Example, FileContext, Finding
+from mlgate.linters.base import Example, FileContext, Finding, Option, at_least_zero
 from mlgate.linters.names import last_part
 
 CODE = "MLG102"
 NAME = "too-many-parameters"
+CATEGORY = "maintainability"
+FIX = None
+MAX_PARAMETERS: Option[int] = Option(
+    "max-parameters", 5, "the most parameters a function may take", at_least_zero
+)
+OPTIONS = (MAX_PARAMETERS,)
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _OWNERS = (ast.Module, ast.ClassDef, *_FUNCTIONS)
 _EXEMPT = frozenset({"overload", "override"})
@@ -65,7 +71,7 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     """Report the functions defined directly in `node`'s body that take too many parameters."""
     if not isinstance(node, _OWNERS):
         return
-    in_class, limit = isinstance(node, ast.ClassDef), ctx.options.max_parameters
+    in_class, limit = isinstance(node, ast.ClassDef), MAX_PARAMETERS.of(ctx.options)
     for function in _defined_in(node.body):
         count = _count(function, in_class)
         if count > limit and not _exempt(function):
@@ -81,9 +87,8 @@ def _defined_in(body: list[ast.stmt]) -> Iterator[ast.FunctionDef | ast.AsyncFun
         if isinstance(stmt, _FUNCTIONS):
             yield stmt
         elif not isinstance(stmt, ast.ClassDef):
-            todo.extend(
-                child for child in ast.iter_child_nodes(stmt) if isinstance(child, ast.stmt)
-            )
+            for block in ("body", "orelse", "finalbody"):  # where statements hold statements
+                todo.extend(getattr(stmt, block, ()))
             todo.extend(s for h in getattr(stmt, "handlers", ()) for s in h.body)
             todo.extend(s for c in getattr(stmt, "cases", ()) for s in c.body)
 

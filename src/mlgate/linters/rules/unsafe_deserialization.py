@@ -69,13 +69,36 @@ def load(path):
 from __future__ import annotations
 
 import ast
+import re
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
-from mlgate.linters.base import Example, FileContext, Finding
+from mlgate.linters.base import Example, FileContext, Finding, Fix, Option
 from mlgate.linters.names import call_name, imports, last_part, qualified_name, source_text
+
+if TYPE_CHECKING:
+    import libcst as cst
+
+    from mlgate.linters.fix import FixTools
 
 CODE = "MLG401"
 NAME = "unsafe-deserialization"
+CATEGORY = "security"
+_FIXABLE = frozenset({"yaml.load", "torch.load"})
+_VERSION = re.compile(r"\d+(\.\d+)*")
+
+
+def _version_like(value: str) -> str:
+    return "" if not value or _VERSION.fullmatch(value) else f'must look like "2.6", got {value!r}'
+
+
+TORCH_MIN_VERSION: Option[str] = Option(
+    "torch-min-version",
+    "",
+    'the oldest torch the project supports; from "2.6" on, torch.load without weights_only is safe',
+    _version_like,
+)
+OPTIONS = (TORCH_MIN_VERSION,)
 NODE_TYPES: tuple[type[ast.AST], ...] = (ast.Call, ast.ClassDef)
 
 _CACHE_KEY = "unsafe_deserialization.renamed"
@@ -136,7 +159,7 @@ def check(node: ast.AST, ctx: FileContext) -> Iterator[Finding]:
     advice = _advice(node, name, ctx) if name else None
     if advice is not None:
         message = f"`{name}` can run code hidden in the data; {advice}"
-        yield Finding(node.lineno, node.col_offset, message)
+        yield Finding(node.lineno, node.col_offset, message, name in _FIXABLE)
 
 
 def _loader_name(call: ast.Call, ctx: FileContext) -> str | None:
@@ -271,7 +294,7 @@ def _safe_loader(loader: ast.expr, ctx: FileContext) -> bool:
 def _torch(call: ast.Call, ctx: FileContext) -> str | None:
     weights_only = next((k.value for k in call.keywords if k.arg == "weights_only"), None)
     unset = weights_only is None or _is_none(weights_only)
-    if unset and _version(ctx.options.torch_min_version) >= (2, 6):
+    if unset and _version(TORCH_MIN_VERSION.of(ctx.options)) >= (2, 6):
         return None
     if _in_memory_tensor(call, ctx):
         return None
@@ -380,6 +403,50 @@ def fetch(response, obj):
 _DOWNLOADED_FIXED = _DOWNLOADED.replace(
     "(response.content))", "(response.content), weights_only=True)"
 ).replace("torch.load(buffer)", "torch.load(buffer, weights_only=True)")
+
+
+def _safe_load(tools: FixTools, original: cst.Call, updated: cst.Call) -> cst.Call | None:
+    """`yaml.load(stream)` (one argument) becomes `yaml.safe_load(stream)`; `torch.load(...)`
+    without `weights_only` (and without `**kwargs`) gets `weights_only=True`."""
+    names = tools.qualified_names(original.func)
+    if "yaml.load" in names:
+        return _yaml_safe_load(tools, updated)
+    return _torch_weights_only(tools, updated) if "torch.load" in names else None
+
+
+def _yaml_safe_load(tools: FixTools, call: cst.Call) -> cst.Call | None:
+    func = call.func
+    if not isinstance(func, tools.cst.Attribute) or len(call.args) != 1:
+        return None
+    if tools.keywords(call) != {""}:
+        return None
+    return call.with_changes(func=func.with_changes(attr=tools.cst.Name("safe_load")))
+
+
+def _torch_weights_only(tools: FixTools, call: cst.Call) -> cst.Call | None:
+    if {"weights_only", "**"} & tools.keywords(call):
+        return None
+    no_space = tools.cst.SimpleWhitespace("")
+    new = tools.cst.Arg(
+        value=tools.cst.Name("True"),
+        keyword=tools.cst.Name("weights_only"),
+        equal=tools.cst.AssignEqual(no_space, no_space),
+    )
+    args = list(call.args)
+    last = args[-1] if args else None
+    if last is not None and isinstance(last.comma, tools.cst.Comma):
+        # A trailing comma keeps its place at the end; the old last argument gets the layout
+        # the first argument has after the opening parenthesis.
+        spacing = call.whitespace_before_args
+        space = tools.cst.SimpleWhitespace(" ")
+        after = spacing if isinstance(spacing, tools.cst.ParenthesizedWhitespace) else space
+        args[-1] = last.with_changes(comma=last.comma.with_changes(whitespace_after=after))
+        new = new.with_changes(comma=last.comma)
+    return call.with_changes(args=[*args, new])
+
+
+FIX = Fix("Call", _safe_load)
+
 
 VALID: tuple[Example, ...] = (
     Example(
