@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 
 from mlgate.errors import ConfigError
+from mlgate.pipelines.scan.torch_calls import REBUILD_NAMES
 from mlgate.pipelines.scan.vetting import NotImportable, resolve, why_refused
 
 
@@ -256,21 +257,7 @@ _TORCH_DTYPES = [
     "preserve_format",
 ]
 _TORCH = (
-    *(
-        f"torch._utils:{name}"
-        for name in (
-            "_rebuild_tensor",
-            "_rebuild_tensor_v2",
-            "_rebuild_tensor_v3",
-            "_rebuild_parameter",
-            "_rebuild_parameter_with_state",
-            "_rebuild_sparse_tensor",
-            "_rebuild_qtensor",
-            "_rebuild_meta_tensor_no_storage",
-            "_rebuild_device_tensor_from_numpy",
-            "_rebuild_nested_tensor",
-        )
-    ),
+    *(f"torch._utils:{name}" for name in REBUILD_NAMES),
     "torch:*Storage",
     "torch:Size",
     "torch:device",

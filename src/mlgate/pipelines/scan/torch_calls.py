@@ -17,21 +17,20 @@ from types import MappingProxyType
 from mlgate.pipelines.scan.values import Global, Obj
 
 _UTILS = "torch._utils"
-REBUILDS = frozenset(
-    Global(_UTILS, name)
-    for name in (
-        "_rebuild_tensor",
-        "_rebuild_tensor_v2",
-        "_rebuild_tensor_v3",
-        "_rebuild_parameter",
-        "_rebuild_parameter_with_state",
-        "_rebuild_sparse_tensor",
-        "_rebuild_qtensor",
-        "_rebuild_meta_tensor_no_storage",
-        "_rebuild_device_tensor_from_numpy",
-        "_rebuild_nested_tensor",
-    )
+#: The tensor rebuild functions of `torch._utils` the torch pack allows.
+REBUILD_NAMES = (
+    "_rebuild_tensor",
+    "_rebuild_tensor_v2",
+    "_rebuild_tensor_v3",
+    "_rebuild_parameter",
+    "_rebuild_parameter_with_state",
+    "_rebuild_sparse_tensor",
+    "_rebuild_qtensor",
+    "_rebuild_meta_tensor_no_storage",
+    "_rebuild_device_tensor_from_numpy",
+    "_rebuild_nested_tensor",
 )
+REBUILDS = frozenset(Global(_UTILS, name) for name in REBUILD_NAMES)
 TENSOR_TYPES = frozenset({Global("torch", "Tensor"), Global("torch.nn.parameter", "Parameter")})
 _ORDERED_DICT = Global("collections", "OrderedDict")
 
