@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local_targets import local_target
 
 from mlgate.cli import main
 from mlgate.errors import GateError
-from mlgate.pipelines.environments import LocalSettings, VerifyPolicy, release_config
+from mlgate.pipelines.environments import VerifyPolicy
 from mlgate.pipelines.local_target import LocalTarget
 from mlgate.pipelines.package import BuildOptions, Package, build_package
-from mlgate.pipelines.runtime import LocalProcesses, SystemClock, bind_local
+from mlgate.pipelines.runtime import SystemClock, bind_local
 from mlgate.pipelines.server import ModelServer
 from mlgate.pipelines.verify import Probe, verify_round
 
@@ -87,15 +88,6 @@ def _package(root: Path, version: str) -> Package:
     return build_package(root, BuildOptions(environ={"SOURCE_DATE_EPOCH": "1"}, builder="ci"))
 
 
-def _target(project: Path, table: str) -> LocalTarget:
-    project.mkdir(parents=True, exist_ok=True)
-    config = project / "pyproject.toml"
-    config.write_text(f"[tool.mlgate.environments.staging]\ntarget = {table}\n")
-    settings = release_config(config, {}).environment("staging").target
-    assert isinstance(settings, LocalSettings)
-    return LocalTarget(settings, LocalProcesses(), SystemClock())
-
-
 def _deploy(target: LocalTarget, package: Package, previous: str) -> None:
     assert target.stage(package, previous).problem == ""
     target.switch(package.digest)
@@ -108,7 +100,9 @@ def _deploy(target: LocalTarget, package: Package, previous: str) -> None:
     [(1, ["4.0.0", "5.0.0"]), (2, ["4.0.0", "5.0.0"]), (3, ["3.0.0", "4.0.0", "5.0.0"])],
 )
 def test_releases_beyond_keep_are_pruned(tmp_path: Path, keep: int, left: list[str]) -> None:
-    target = _target(tmp_path / "project", f'{{ kind = "local", sandbox = "off", keep = {keep} }}')
+    target = local_target(
+        tmp_path / "project", f'{{ kind = "local", sandbox = "off", keep = {keep} }}'
+    )
     packages = {v: _package(tmp_path / v, v) for v in ("1.0.0", "2.0.0", "3.0.0", "4.0.0", "5.0.0")}
     previous = ""
     try:
@@ -126,7 +120,7 @@ def test_releases_beyond_keep_are_pruned(tmp_path: Path, keep: int, left: list[s
 
 
 def test_rollback_keeps_the_current_release(tmp_path: Path) -> None:
-    target = _target(tmp_path / "project", '{ kind = "local", sandbox = "off", keep = 1 }')
+    target = local_target(tmp_path / "project", '{ kind = "local", sandbox = "off", keep = 1 }')
     one, two = _package(tmp_path / "one", "1.0.0"), _package(tmp_path / "two", "2.0.0")
     try:
         _deploy(target, one, "")
@@ -141,7 +135,7 @@ def test_rollback_keeps_the_current_release(tmp_path: Path) -> None:
 def test_stable_port_held_by_another_program_starts_nothing(tmp_path: Path) -> None:
     with bind_local(0) as other:
         port = other.getsockname()[1]
-        target = _target(tmp_path / "project", f'{{ kind = "local", port = {port} }}')
+        target = local_target(tmp_path / "project", f'{{ kind = "local", port = {port} }}')
         with pytest.raises(GateError) as caught:
             target.stage(_package(tmp_path / "one", "1.0.0"), "")
     assert str(caught.value) == (
@@ -168,7 +162,7 @@ def test_an_out_of_range_port_is_one_line_and_exit_2(
 
 
 def test_pruning_keeps_releases_that_served_over_failed_candidates(tmp_path: Path) -> None:
-    target = _target(tmp_path / "project", '{ kind = "local", sandbox = "off", keep = 2 }')
+    target = local_target(tmp_path / "project", '{ kind = "local", sandbox = "off", keep = 2 }')
     good = _package(tmp_path / "good", "1.0.0")
     last = _package(tmp_path / "last", "2.0.0")
     failed = _package(tmp_path / "failed", "3.0.0")

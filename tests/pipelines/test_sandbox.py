@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local_targets import local_target
 
 from mlgate import cli
 from mlgate.errors import ConfigError, GateError
@@ -122,15 +123,6 @@ def _project(root: Path, version: str, targets: dict[str, Any]) -> Package:
     return build_package(root, BuildOptions(environ={"SOURCE_DATE_EPOCH": "1"}, builder="ci"))
 
 
-def _target(project: Path, table: str) -> LocalTarget:
-    project.mkdir(parents=True, exist_ok=True)
-    config = project / "pyproject.toml"
-    config.write_text(f"[tool.mlgate.environments.staging]\ntarget = {table}\n")
-    settings = release_config(config, {}).environment("staging").target
-    assert isinstance(settings, LocalSettings)
-    return LocalTarget(settings, LocalProcesses(), SystemClock())
-
-
 def _call(port: int) -> tuple[int, Any, str]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -179,7 +171,9 @@ def test_sandboxed_model_fails_at_every_attack(
 ) -> None:
     _clean_environ(monkeypatch)
     project = tmp_path / "project"
-    target = _target(project, '{ kind = "local", sandbox = "required", env = ["MODEL_THREADS"] }')
+    target = local_target(
+        project, '{ kind = "local", sandbox = "required", env = ["MODEL_THREADS"] }'
+    )
     ledger = project / ".mlgate" / "ledger" / "staging.jsonl"
     ledger.parent.mkdir(parents=True)
     ledger.write_text('{"seq": 1}\n')
@@ -260,7 +254,7 @@ def test_without_a_sandbox_the_environment_allowlist_still_holds(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _clean_environ(monkeypatch)
-    target = _target(
+    target = local_target(
         tmp_path / "project", '{ kind = "local", sandbox = "off", env = ["MODEL_THREADS"] }'
     )
     package = _project(tmp_path / "normal", "1.0.0", {})
@@ -292,7 +286,7 @@ def test_auto_without_bwrap_warns_and_keeps_the_allowlist(
 ) -> None:
     _clean_environ(monkeypatch)
     monkeypatch.setenv("PATH", str(tmp_path / "no-bwrap-here"))
-    target = _target(tmp_path / "project", '{ kind = "local", env = ["MODEL_THREADS"] }')
+    target = local_target(tmp_path / "project", '{ kind = "local", env = ["MODEL_THREADS"] }')
     package = _project(tmp_path / "normal", "1.0.0", {})
     try:
         staged = target.stage(package, "")
@@ -320,7 +314,7 @@ def test_required_sandbox_without_bwrap_starts_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path / "no-bwrap-here"))
-    target = _target(tmp_path / "project", '{ kind = "local", sandbox = "required" }')
+    target = local_target(tmp_path / "project", '{ kind = "local", sandbox = "required" }')
     package = _project(tmp_path / "normal", "1.0.0", {})
     try:
         with pytest.raises(GateError) as caught:
@@ -396,7 +390,7 @@ def test_own_server_command_gets_the_socket_in_the_sandbox(
         + f"server = {command}\n"
     )
     package = build_package(root, BuildOptions(environ={"SOURCE_DATE_EPOCH": "1"}, builder="ci"))
-    target = _target(tmp_path / "project", '{ kind = "local", sandbox = "required" }')
+    target = local_target(tmp_path / "project", '{ kind = "local", sandbox = "required" }')
     try:
         staged = target.stage(package, "")
         assert staged.problem == ""
@@ -460,7 +454,7 @@ def test_a_sandboxed_server_cannot_turn_its_socket_into_a_host_connection(
         + f'server = ["{{python}}", "src/escape.py", "{{fd}}", "{outside[0]}"]\n'
     )
     package = build_package(root, BuildOptions(environ={"SOURCE_DATE_EPOCH": "1"}, builder="ci"))
-    target = _target(tmp_path / "project", '{ kind = "local", sandbox = "required" }')
+    target = local_target(tmp_path / "project", '{ kind = "local", sandbox = "required" }')
     try:
         staged = target.stage(package, "")
         assert staged.problem == ""
@@ -527,7 +521,7 @@ def test_server_env_is_an_allowlist() -> None:
 )
 def test_target_settings_are_validated(tmp_path: Path, table: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        _target(tmp_path, f'{{ kind = "local", {table} }}')
+        local_target(tmp_path, f'{{ kind = "local", {table} }}')
     assert str(caught.value) == message
 
 
